@@ -1,0 +1,349 @@
+package http1
+
+import (
+	"encoding/binary"
+)
+
+// hasCtl reports whether any of the 8 bytes of x is below 0x20 or is 0x7f (DEL): the bytes a
+// field value may not hold, except HTAB which the byte loop then accepts. Bytes >= 0x80
+// (obs-text) never match. See "Bit Twiddling Hacks", hasless / haszero.
+func hasCtl(x uint64) bool {
+	const lo = 0x0101010101010101
+	const hi = 0x8080808080808080
+	less := (x - lo*0x20) & ^x & hi
+	y := x ^ (lo * 0x7f)
+	del := (y - lo) & ^y & hi
+	return less|del != 0
+}
+
+// parseFields parses header field lines from buf[i:] up to and including the empty line that
+// ends the head. It returns the head length. On ErrNeedMore h.pos is the start of the cut line;
+// every complete line before it is stored, so the next call resumes there.
+func (h *Headers) parseFields(buf []byte, i int, lim *Limits) (int, error) {
+	maxBytes := lim.MaxHeaderBytes
+	for {
+		if i > maxBytes {
+			return 0, ErrHeaderTooLarge
+		}
+		h.pos = int32(i)
+		if i >= len(buf) {
+			return 0, ErrNeedMore
+		}
+		c := buf[i]
+		if c == '\r' {
+			if i+1 >= len(buf) {
+				return 0, ErrNeedMore
+			}
+			if buf[i+1] != '\n' {
+				return 0, ErrBareCR
+			}
+			if i+2 > maxBytes {
+				return 0, ErrHeaderTooLarge
+			}
+			return i + 2, nil
+		}
+		if c == '\n' {
+			return 0, ErrBareLF // RFC 9112 2.2: we require CRLF; a bare LF is where parsers disagree
+		}
+		if c == ' ' || c == '\t' {
+			// RFC 9112 2.2: whitespace before the first field may hide a field from some
+			// parsers and not others; later it is obs-fold, which 5.2 lets a proxy reject.
+			if len(h.fields) == 0 {
+				return 0, ErrWhitespaceAfterLine
+			}
+			return 0, ErrObsFold
+		}
+
+		nameStart := i
+		for i < len(buf) && tokenTable[buf[i]] {
+			i++
+		}
+		if i >= len(buf) {
+			return 0, ErrNeedMore
+		}
+		if buf[i] != ':' {
+			if (buf[i] == ' ' || buf[i] == '\t') && i > nameStart {
+				return 0, ErrSpaceBeforeColon // RFC 9112 5.1: MUST reject with 400
+			}
+			return 0, ErrBadHeaderName
+		}
+		if i == nameStart {
+			return 0, ErrBadHeaderName
+		}
+		nameEnd := i
+		i++
+		for i < len(buf) && (buf[i] == ' ' || buf[i] == '\t') {
+			i++
+		}
+		valueStart := i
+		for i+8 <= len(buf) && !hasCtl(binary.LittleEndian.Uint64(buf[i:])) {
+			i += 8
+		}
+		for i < len(buf) && valueTable[buf[i]] {
+			i++
+		}
+		if i >= len(buf) {
+			return 0, ErrNeedMore
+		}
+		switch buf[i] {
+		case '\r':
+			if i+1 >= len(buf) {
+				return 0, ErrNeedMore
+			}
+			if buf[i+1] != '\n' {
+				return 0, ErrBareCR
+			}
+		case '\n':
+			return 0, ErrBareLF
+		default:
+			return 0, ErrBadHeaderValue // NUL, controls and DEL: RFC 9110 5.5
+		}
+		valueEnd := i
+		for valueEnd > valueStart && (buf[valueEnd-1] == ' ' || buf[valueEnd-1] == '\t') {
+			valueEnd--
+		}
+		i += 2
+		if len(h.fields) >= lim.MaxHeaders {
+			return 0, ErrTooManyHeaders
+		}
+		h.fields = append(h.fields, field{int32(nameStart), int32(nameEnd), int32(valueStart), int32(valueEnd)})
+		if err := h.noteField(buf, nameStart, nameEnd, valueStart, valueEnd); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// noteField records what the well-known fields say about framing and the connection. Names are
+// recognised by length and first byte before the case-insensitive compare.
+func (h *Headers) noteField(buf []byte, ns, ne, vs, ve int) error {
+	name := buf[ns:ne]
+	idx := int32(len(h.fields)) // index+1 of the field just appended
+	switch len(name) {
+	case 2:
+		if lowerTable[name[0]] == 't' && equalFold(name, "te") && h.te == 0 {
+			h.te = idx
+		}
+	case 4:
+		if h.flags&flagResponse == 0 && lowerTable[name[0]] == 'h' && equalFold(name, "host") {
+			// RFC 9112 3.2: a request with more than one Host line or an invalid one gets 400.
+			if h.host != 0 {
+				return ErrDuplicateHost
+			}
+			if !validHost(buf[vs:ve], false) {
+				return ErrBadHost
+			}
+			h.host = idx
+		}
+	case 6:
+		if lowerTable[name[0]] == 'e' && equalFold(name, "expect") {
+			if h.expect == 0 {
+				h.expect = idx
+			}
+			// RFC 9110 10.1.1: the expectation token is case-insensitive.
+			if equalFold(buf[vs:ve], "100-continue") {
+				h.flags |= flagExpectContinue
+			}
+		}
+	case 7:
+		switch lowerTable[name[0]] {
+		case 'u':
+			if equalFold(name, "upgrade") && h.upgrade == 0 {
+				h.upgrade = idx
+			}
+		case 't':
+			if equalFold(name, "trailer") && h.trailer == 0 {
+				h.trailer = idx
+			}
+		}
+	case 10:
+		if lowerTable[name[0]] == 'c' && equalFold(name, "connection") {
+			if h.connection == 0 {
+				h.connection = idx
+			}
+			h.noteConnection(buf[vs:ve])
+		}
+	case 14:
+		if lowerTable[name[0]] == 'c' && equalFold(name, "content-length") {
+			return h.noteContentLength(buf[vs:ve])
+		}
+	case 17:
+		if lowerTable[name[0]] == 't' && equalFold(name, "transfer-encoding") {
+			if h.transferEncoding == 0 {
+				h.transferEncoding = idx
+			}
+			return h.noteTransferEncoding(buf[vs:ve])
+		}
+	}
+	return nil
+}
+
+// noteConnection sets the connection options that decide reuse (RFC 9112 9.3, 9.6).
+func (h *Headers) noteConnection(v []byte) {
+	for len(v) > 0 {
+		var e []byte
+		e, v = nextListElem(v)
+		switch len(e) {
+		case 5:
+			if equalFold(e, "close") {
+				h.flags |= flagConnClose
+			}
+		case 10:
+			if equalFold(e, "keep-alive") {
+				h.flags |= flagConnKeepAlive
+			}
+		case 7:
+			if equalFold(e, "upgrade") {
+				h.flags |= flagConnUpgrade
+			}
+		}
+	}
+}
+
+// noteContentLength parses Content-Length = 1*DIGIT (RFC 9110 8.6). A second field, or a list
+// such as "5, 5" that RFC 9110 8.6 allows a recipient to collapse, is rejected: a proxy that
+// collapses it while the next hop does not is the classic smuggling gap. Leading zeros are
+// digits and accepted ("003" is 3).
+func (h *Headers) noteContentLength(v []byte) error {
+	if h.flags&flagContentLength != 0 {
+		return ErrDuplicateContentLength
+	}
+	if h.flags&flagTransferEnc != 0 {
+		return ErrContentLengthAndTransferEncoding
+	}
+	if len(v) == 0 {
+		return ErrBadContentLength
+	}
+	var n int64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			if c == ',' {
+				return ErrDuplicateContentLength
+			}
+			return ErrBadContentLength
+		}
+		if n > (1<<63-1-9)/10 {
+			return ErrBadContentLength // overflow
+		}
+		n = n*10 + int64(c-'0')
+	}
+	h.flags |= flagContentLength
+	h.contentLength = n
+	return nil
+}
+
+// noteTransferEncoding reads one Transfer-Encoding field; several fields form one list (RFC 9110
+// 5.3). RFC 9112 6.3 rule 3 lets a recipient let Transfer-Encoding override Content-Length, but
+// when both are present one of the hops is being lied to: fail closed.
+func (h *Headers) noteTransferEncoding(v []byte) error {
+	if h.flags&flagContentLength != 0 {
+		return ErrContentLengthAndTransferEncoding
+	}
+	if h.flags&flagHTTP10 != 0 {
+		// RFC 9112 6.1: a Transfer-Encoding in an HTTP/1.0 message means faulty framing.
+		return ErrTransferEncodingHTTP10
+	}
+	h.flags |= flagTransferEnc
+	empty := true
+	for len(v) > 0 {
+		var c []byte
+		c, v = nextListElem(v)
+		if len(c) == 0 {
+			continue
+		}
+		empty = false
+		if h.flags&flagChunkedSeen != 0 {
+			// RFC 9112 6.1: chunked MUST be the final coding and applied once. In a request
+			// anything after it is an error; a response becomes close-delimited (6.3 rule 4)
+			// unless chunked comes again, which is never valid.
+			if equalFold(c, "chunked") {
+				return ErrBadTransferEncoding
+			}
+			if h.flags&flagResponse == 0 {
+				return ErrBadTransferEncoding
+			}
+		}
+		if equalFold(c, "chunked") {
+			h.flags |= flagChunkedSeen | flagChunkedLast
+			continue
+		}
+		h.flags &^= flagChunkedLast
+		if !knownCoding(c) {
+			if h.flags&flagResponse == 0 {
+				return ErrUnsupportedTransferCoding
+			}
+			h.flags |= flagUnknownCoding
+		}
+	}
+	if empty {
+		return ErrBadTransferEncoding
+	}
+	return nil
+}
+
+// knownCoding: the transfer codings of RFC 9112 7 other than chunked. "identity" was removed by
+// RFC 7230 and is unknown here (501), as are codings with parameters.
+func knownCoding(c []byte) bool {
+	switch len(c) {
+	case 4:
+		return equalFold(c, "gzip")
+	case 6:
+		return equalFold(c, "x-gzip")
+	case 7:
+		return equalFold(c, "deflate")
+	case 8:
+		return equalFold(c, "compress")
+	case 10:
+		return equalFold(c, "x-compress")
+	}
+	return false
+}
+
+// validHost checks an authority's host [":" port] (RFC 3986 3.2.2, 3.2.3). An empty value is
+// valid in a Host field (RFC 9110 7.2) but not in a target; needPort is for CONNECT's
+// authority-form (RFC 9112 3.2.3), which needs a port.
+func validHost(b []byte, needPort bool) bool {
+	if len(b) == 0 {
+		return !needPort
+	}
+	i := 0
+	if b[0] == '[' { // IP-literal
+		i = 1
+		for i < len(b) && b[i] != ']' {
+			c := b[i]
+			if !(c >= '0' && c <= '9' || lowerTable[c] >= 'a' && lowerTable[c] <= 'f' || c == ':' || c == '.') {
+				return false
+			}
+			i++
+		}
+		if i >= len(b) || i == 1 {
+			return false
+		}
+		i++
+	} else {
+		for i < len(b) && b[i] != ':' {
+			if !hostTable[b[i]] {
+				return false
+			}
+			i++
+		}
+		if i == 0 {
+			return false
+		}
+	}
+	if i == len(b) {
+		return !needPort
+	}
+	if b[i] != ':' {
+		return false
+	}
+	i++
+	if i == len(b) {
+		return !needPort // "host:" has an empty port, allowed by RFC 3986 but useless to CONNECT
+	}
+	for ; i < len(b); i++ {
+		if b[i] < '0' || b[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
