@@ -1,0 +1,9 @@
+// Package bench is Sluice's load generator: HTTP/1.1 over keep-alive
+// connections, closed loop (-c connections as fast as possible) or open loop
+// (--rate, latency corrected for coordinated omission as wrk2 does), with exact
+// HdrHistogram latencies, mergeable JSON reports and peer comparisons.
+//
+// The load path is one goroutine per connection over a blocking net.Conn with
+// large buffers; responses are framed with the project's http1 parser and their
+// bodies discarded without copying.
+package bench
