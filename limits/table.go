@@ -1,0 +1,337 @@
+package limits
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"math/bits"
+	"sync"
+)
+
+// ErrKeyTooLong is reported for a key longer than TableConfig.MaxKeyLen; the
+// request is refused (fail closed) because the table could not bound the
+// memory a longer key would pin.
+var ErrKeyTooLong = errors.New("limits: rate-limit key too long")
+
+// TableConfig configures a Table.
+type TableConfig struct {
+	// Policies are the windows every key gets (1..MaxWindows, validated).
+	Policies []*Policy
+	// MaxKeys bounds the keys held across all shards.
+	MaxKeys int
+	// Shards is a power of two, at most MaxKeys. Zero picks up to 64 shards
+	// with at least 64 keys each.
+	Shards int
+	// MaxKeyLen bounds a key's length in bytes; zero means 256.
+	MaxKeyLen int
+}
+
+// Table holds per-key rate-limit state for a Multi, for keys built by the
+// caller (client IP, API key, route, any concatenation of bytes).
+//
+// It is split into shards chosen by a seeded hash of the key (hash/maphash:
+// the per-table random seed stops clients from choosing keys that collide).
+// Each shard is an open-addressing (linear probing) index over a fixed array
+// of entries with the key bytes stored for comparison, an intrusive LRU list
+// and a count-min sketch, all under the shard's mutex; the GCRA step runs
+// under the same lock, so a key's windows are charged all or nothing.
+//
+// Bounded memory: a shard allocates its entries, index and sketch up front
+// and never grows; the total is MaxKeys. When a new key arrives at a full
+// shard, the LRU key is the eviction candidate, and TinyLFU decides: the new
+// key replaces it only if the sketch estimates the new key to have been seen
+// more often. A key that is not admitted is judged as a fresh key (which is
+// what it is to the table: a first request conforms unless n exceeds the
+// burst) and counted in TableStats.Untracked; its sketch count rises with
+// each request, so a key that keeps coming back is admitted once it
+// outnumbers the LRU victim. A flood of one-off keys never does, so heavy
+// hitters stay.
+//
+// Allow is safe from any goroutine and allocates nothing for a key already
+// in the table, and nothing for a new key once an evicted entry's key
+// buffer is large enough to be reused.
+type Table struct {
+	multi      Multi
+	k          int
+	seed       maphash.Seed
+	shards     []shard
+	shardShift uint
+	maxKeyLen  int
+}
+
+type shard struct {
+	mu      sync.Mutex
+	slots   []int32 // entry index + 1; 0 is empty
+	mask    uint64
+	entries []entry // len grows to cap, never beyond
+	tats    []int64 // k per entry
+	k       int
+	head    int32 // most recently used, -1 when empty
+	tail    int32 // least recently used
+	sketch  sketch
+
+	hits, inserts, evictions, untracked uint64
+
+	_ [64]byte // keep neighbouring shards' locks off one cache line
+}
+
+type entry struct {
+	hash       uint64
+	key        []byte
+	prev, next int32
+}
+
+// TableStats are counters summed over shards.
+type TableStats struct {
+	Keys      int    // keys held now
+	Hits      uint64 // lookups of a held key
+	Inserts   uint64 // new keys stored (into free room or over a victim)
+	Evictions uint64 // LRU victims replaced by a more frequent key
+	Untracked uint64 // new keys refused admission and judged as fresh
+}
+
+// NewTable builds a table; every allocation it will ever make for state
+// happens here.
+func NewTable(cfg TableConfig) (*Table, error) {
+	m, err := NewMulti(cfg.Policies...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTableConfig, err)
+	}
+	if cfg.MaxKeys <= 0 {
+		return nil, fmt.Errorf("%w: MaxKeys %d must be positive", ErrTableConfig, cfg.MaxKeys)
+	}
+	if cfg.MaxKeyLen < 0 {
+		return nil, fmt.Errorf("%w: MaxKeyLen %d must not be negative", ErrTableConfig, cfg.MaxKeyLen)
+	}
+	n := cfg.Shards
+	if n == 0 {
+		n = 64
+		for n > 1 && cfg.MaxKeys/n < 64 {
+			n /= 2
+		}
+	}
+	if n < 1 || n > 1024 || n&(n-1) != 0 || n > cfg.MaxKeys {
+		return nil, fmt.Errorf("%w: Shards %d must be a power of two in 1..min(1024, MaxKeys)", ErrTableConfig, cfg.Shards)
+	}
+	t := &Table{
+		multi:     *m,
+		k:         m.n,
+		seed:      maphash.MakeSeed(),
+		shards:    make([]shard, n),
+		maxKeyLen: cfg.MaxKeyLen,
+	}
+	if t.maxKeyLen == 0 {
+		t.maxKeyLen = 256
+	}
+	t.shardShift = uint(64 - bits.TrailingZeros(uint(n)))
+	for i := range t.shards {
+		c := cfg.MaxKeys / n
+		if i < cfg.MaxKeys%n {
+			c++
+		}
+		s := &t.shards[i]
+		slots := 4
+		for slots < 2*c {
+			slots <<= 1
+		}
+		s.slots = make([]int32, slots)
+		s.mask = uint64(slots - 1)
+		s.entries = make([]entry, 0, c)
+		s.tats = make([]int64, c*t.k)
+		s.k = t.k
+		s.head, s.tail = -1, -1
+		s.sketch = newSketch(c)
+	}
+	return t, nil
+}
+
+func (t *Table) shardOf(h uint64) *shard {
+	if t.shardShift == 64 {
+		return &t.shards[0]
+	}
+	return &t.shards[h>>t.shardShift]
+}
+
+// Allow asks for n units for key at now on every window. The table does not
+// retain key.
+func (t *Table) Allow(key []byte, now, n int64) Decision {
+	if n < 0 {
+		return invalid(t.multi.policies[0], ErrNegativeCount)
+	}
+	if len(key) > t.maxKeyLen {
+		return invalid(t.multi.policies[0], ErrKeyTooLong)
+	}
+	h := maphash.Bytes(t.seed, key)
+	s := t.shardOf(h)
+	var tats, next [MaxWindows]int64
+	k := t.k
+
+	s.mu.Lock()
+	s.sketch.add(h)
+	i := s.find(h, key)
+	if i < 0 {
+		i = s.admit(h, key)
+	} else {
+		s.hits++
+		s.touch(i)
+	}
+	if i < 0 {
+		// Not admitted: judged as a fresh key, nothing stored.
+		s.untracked++
+		s.mu.Unlock()
+		v := t.multi.decide(&tats, &next, now, n)
+		t.multi.count(&v)
+		return v.d
+	}
+	state := s.tats[int(i)*k : int(i)*k+k]
+	copy(tats[:k], state)
+	v := t.multi.decide(&tats, &next, now, n)
+	if v.changed {
+		copy(state, next[:k])
+	}
+	s.mu.Unlock()
+	t.multi.count(&v)
+	return v.d
+}
+
+// find returns the entry index holding key, or -1.
+func (s *shard) find(h uint64, key []byte) int32 {
+	for pos := h & s.mask; ; pos = (pos + 1) & s.mask {
+		v := s.slots[pos]
+		if v == 0 {
+			return -1
+		}
+		e := &s.entries[v-1]
+		if e.hash == h && bytes.Equal(e.key, key) {
+			return v - 1
+		}
+	}
+}
+
+// admit stores a key that find did not find, into free room or over the LRU
+// victim if the sketch rates the key as more frequent. It returns the entry
+// index with zeroed (full) windows, or -1 if the key was not admitted.
+func (s *shard) admit(h uint64, key []byte) int32 {
+	var i int32
+	if len(s.entries) < cap(s.entries) {
+		i = int32(len(s.entries))
+		s.entries = s.entries[:i+1]
+	} else {
+		victim := s.tail
+		if s.sketch.estimate(h) <= s.sketch.estimate(s.entries[victim].hash) {
+			return -1
+		}
+		s.removeSlotOf(victim)
+		s.unlink(victim)
+		s.evictions++
+		i = victim
+	}
+	e := &s.entries[i]
+	e.hash = h
+	e.key = append(e.key[:0], key...)
+	clear(s.tats[int(i)*s.k : int(i+1)*s.k])
+	pos := h & s.mask
+	for s.slots[pos] != 0 {
+		pos = (pos + 1) & s.mask
+	}
+	s.slots[pos] = i + 1
+	s.pushFront(i)
+	s.inserts++
+	return i
+}
+
+// removeSlotOf deletes entry i from the index with backward-shift deletion,
+// so linear probing needs no tombstones and lookups stay short under churn.
+func (s *shard) removeSlotOf(i int32) {
+	pos := s.entries[i].hash & s.mask
+	for s.slots[pos] != i+1 {
+		pos = (pos + 1) & s.mask
+	}
+	for {
+		s.slots[pos] = 0
+		j := pos
+		for {
+			j = (j + 1) & s.mask
+			v := s.slots[j]
+			if v == 0 {
+				return
+			}
+			home := s.entries[v-1].hash & s.mask
+			// v may fill the hole at pos if its probe sequence from home
+			// passes pos before reaching j.
+			if (j-home)&s.mask >= (j-pos)&s.mask {
+				s.slots[pos] = v
+				pos = j
+				break
+			}
+		}
+	}
+}
+
+func (s *shard) unlink(i int32) {
+	e := &s.entries[i]
+	if e.prev >= 0 {
+		s.entries[e.prev].next = e.next
+	} else {
+		s.head = e.next
+	}
+	if e.next >= 0 {
+		s.entries[e.next].prev = e.prev
+	} else {
+		s.tail = e.prev
+	}
+	e.prev, e.next = -1, -1
+}
+
+func (s *shard) pushFront(i int32) {
+	e := &s.entries[i]
+	e.prev, e.next = -1, s.head
+	if s.head >= 0 {
+		s.entries[s.head].prev = i
+	}
+	s.head = i
+	if s.tail < 0 {
+		s.tail = i
+	}
+}
+
+func (s *shard) touch(i int32) {
+	if s.head == i {
+		return
+	}
+	s.unlink(i)
+	s.pushFront(i)
+}
+
+// Stats sums the shard counters, locking each shard in turn.
+func (t *Table) Stats() TableStats {
+	var st TableStats
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.Lock()
+		st.Keys += len(s.entries)
+		st.Hits += s.hits
+		st.Inserts += s.inserts
+		st.Evictions += s.evictions
+		st.Untracked += s.untracked
+		s.mu.Unlock()
+	}
+	return st
+}
+
+// Len returns the number of keys held.
+func (t *Table) Len() int { return t.Stats().Keys }
+
+// Contains reports whether key is held, without touching its recency or
+// frequency.
+func (t *Table) Contains(key []byte) bool {
+	h := maphash.Bytes(t.seed, key)
+	s := t.shardOf(h)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.find(h, key) >= 0
+}
+
+// Shards returns the number of shards.
+func (t *Table) Shards() int { return len(t.shards) }
