@@ -8,6 +8,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/sluice-gw/sluice/http1"
 )
 
 // readBufSize is large so a read returns many pipelined responses at once and
@@ -35,7 +37,8 @@ type conn struct {
 	re    int
 	wbuf  []byte
 	batch []pending
-	chunk chunkedBody
+	parser responseParser
+	chunk  http1.ChunkedDecoder
 	pace  *pacer
 	warm  int64 // closed-loop warmup request counter, for the rotation
 	// measuring says whether bytes moved now count toward the result.
@@ -43,7 +46,7 @@ type conn struct {
 }
 
 func newConn(r *Run, id int, sh *shard) *conn {
-	return &conn{r: r, id: id, sh: sh, chunk: newChunkedBody(), batch: make([]pending, 0, r.cfg.Pipeline)}
+	return &conn{r: r, id: id, sh: sh, batch: make([]pending, 0, r.cfg.Pipeline)}
 }
 
 func (c *conn) dial() error {
@@ -303,8 +306,8 @@ func (c *conn) fill() error {
 // responses are skipped (RFC 9110 §15.2).
 func (c *conn) readResponse(isHead bool) (status int, closeAfter bool, err error) {
 	for {
-		h, err := parseResponseHead(c.rbuf[c.rs:c.re], isHead)
-		if err == errNeedMore {
+		h, err := c.parser.parse(c.rbuf[c.rs:c.re], isHead)
+		if err == http1.ErrNeedMore {
 			if err := c.fill(); err != nil {
 				if err == io.EOF && c.rs < c.re {
 					err = io.ErrUnexpectedEOF
@@ -336,14 +339,19 @@ func (c *conn) readResponse(isHead bool) (status int, closeAfter bool, err error
 				remain -= k
 			}
 		case bodyChunked:
-			c.chunk.reset()
-			for !c.chunk.done() {
-				n, err := c.chunk.decode(c.rbuf[c.rs:c.re])
+			c.chunk.Reset()
+			for !c.chunk.Done() {
+				// Decode validates framing in place; the body bytes it
+				// points at are discarded.
+				n, _, err := c.chunk.Decode(c.rbuf[c.rs:c.re])
 				c.rs += n
 				if err != nil {
 					return 0, false, badResponse{err}
 				}
-				if n == 0 && !c.chunk.done() {
+				if n == 0 && c.rs < c.re {
+					return 0, false, badResponse{errors.New("bench: chunked decoder made no progress")}
+				}
+				if c.rs == c.re && !c.chunk.Done() {
 					if err := c.fill(); err != nil {
 						return 0, false, eofIsUnexpected(err)
 					}

@@ -1,6 +1,10 @@
 package bench
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/sluice-gw/sluice/http1"
+)
 
 // bodyFraming says how the end of a response body is found (RFC 9112 §6.3).
 type bodyFraming uint8
@@ -22,15 +26,39 @@ type responseHead struct {
 	close   bool  // the server will close after this response
 }
 
-// errNeedMore means the buffer ends before the element being parsed does.
-var errNeedMore = errors.New("bench: need more data")
+// errHeadTooLarge: a response head filled the whole read buffer.
+var errHeadTooLarge = errors.New("bench: response head larger than the read buffer")
 
-// chunkedBody walks a chunked body and discards its data.
-type chunkedBody interface {
-	// decode consumes a prefix of p and reports how much; errNeedMore is
-	// never returned, a zero count with a nil error means "feed more".
-	decode(p []byte) (n int, err error)
-	// done reports whether the last chunk and trailer section were read.
-	done() bool
-	reset()
+// responseParser frames responses with package http1. It is owned by one
+// connection; http1.Response resumes a partial parse when called again with
+// the same bytes plus more, which the read loop guarantees (compaction moves
+// the unparsed bytes but keeps them in order at the buffer start).
+type responseParser struct {
+	resp http1.Response
+}
+
+// parse parses the head at the start of buf. isHead selects RFC 9112 §6.3
+// rule 1 (no body after a response to HEAD). It returns http1.ErrNeedMore
+// when buf ends inside the head.
+func (p *responseParser) parse(buf []byte, isHead bool) (responseHead, error) {
+	n, err := http1.ParseResponse(buf, &p.resp)
+	if err != nil {
+		return responseHead{}, err
+	}
+	method := http1.MethodGet // every method but HEAD and CONNECT frames alike
+	if isHead {
+		method = http1.MethodHead
+	}
+	h := responseHead{size: n, status: p.resp.Status(), close: !p.resp.KeepAlive()}
+	switch p.resp.Framing(method) {
+	case http1.FramingNone:
+		h.framing = bodyNone
+	case http1.FramingLength:
+		h.framing, h.length = bodyLength, p.resp.ContentLength()
+	case http1.FramingChunked:
+		h.framing = bodyChunked
+	default:
+		h.framing, h.close = bodyUntilClose, true
+	}
+	return h, nil
 }

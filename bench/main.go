@@ -60,14 +60,12 @@ type options struct {
 	quiet       bool
 }
 
-func parseArgs(args []string, stderr io.Writer) (*options, []string, error) {
+func parseArgs(args []string) (*options, *flag.FlagSet, []string, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("sluice bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		fs.PrintDefaults()
-	}
+	// Errors are reported as one line by the caller; -h prints the usage.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	fs.IntVar(&o.conns, "c", 50, "connections")
 	fs.Float64Var(&o.rate, "rate", 0, "open loop: requests per second in total (0: closed loop)")
 	fs.DurationVar(&o.duration, "duration", 0, "measured duration (default 10s unless --requests is set)")
@@ -89,7 +87,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, []string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, nil, err
+			return nil, fs, nil, err
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -98,15 +96,19 @@ func parseArgs(args []string, stderr io.Writer) (*options, []string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
-	return o, pos, nil
+	return o, fs, pos, nil
 }
 
 func mainIO(args []string, stdout, stderr io.Writer, tty bool) int {
-	o, pos, err := parseArgs(args, stderr)
+	o, fs, pos, err := parseArgs(args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
 			return 0
 		}
+		fmt.Fprintf(stderr, "sluice bench: %v\n", err)
 		return 2
 	}
 	switch {
