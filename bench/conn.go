@@ -26,21 +26,21 @@ type pending struct {
 
 // conn is one keep-alive connection and the goroutine that drives it.
 type conn struct {
-	r     *Run
-	id    int
-	sh    *shard
-	mu    sync.Mutex // guards nc and stopped against shutdown
-	nc    net.Conn
-	stop  bool
-	rbuf  []byte
-	rs    int // unparsed bytes are rbuf[rs:re]
-	re    int
-	wbuf  []byte
-	batch []pending
+	r      *Run
+	id     int
+	sh     *shard
+	mu     sync.Mutex // guards nc and stopped against shutdown
+	nc     net.Conn
+	stop   bool
+	rbuf   []byte
+	rs     int // unparsed bytes are rbuf[rs:re]
+	re     int
+	wbuf   []byte
+	batch  []pending
 	parser responseParser
 	chunk  http1.ChunkedDecoder
-	pace  *pacer
-	warm  int64 // closed-loop warmup request counter, for the rotation
+	pace   *pacer
+	warm   int64 // closed-loop warmup request counter, for the rotation
 	// measuring says whether bytes moved now count toward the result.
 	measuring bool
 }
