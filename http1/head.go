@@ -98,11 +98,10 @@ func parseVersion(b []byte) (minor int, err error) {
 				return 0, ErrBadVersion
 			}
 		default:
+			// A digit other than 1 may still end as "HTTP/2.0" (505) or "HTTP/01.1" (400):
+			// decide when all 8 bytes are here, so the verdict does not depend on the split.
 			if !isDigit(c) {
 				return 0, ErrBadVersion
-			}
-			if i == 5 && c != '1' {
-				return 0, ErrUnsupportedVersion
 			}
 		}
 	}

@@ -220,7 +220,14 @@ func (r *Request) setPathQuery(t []byte, off int) {
 // finish applies the rules that need the whole header section.
 func (r *Request) finish() error {
 	h := &r.Headers
-	if h.flags&flagTransferEnc != 0 {
+	if r.method == MethodConnect {
+		// RFC 9110 9.3.6: a CONNECT request has no content; the bytes after the head belong
+		// to the tunnel. Transfer-Encoding is still checked above and below like any request.
+		r.framing = FramingNone
+		if h.flags&flagTransferEnc != 0 && h.flags&flagChunkedLast == 0 {
+			return ErrBadTransferEncoding
+		}
+	} else if h.flags&flagTransferEnc != 0 {
 		// RFC 9112 6.3 rule 4: a request whose final coding is not chunked cannot be framed.
 		if h.flags&flagChunkedLast == 0 {
 			return ErrBadTransferEncoding
@@ -292,7 +299,8 @@ func (r *Request) Host() []byte {
 func (r *Request) ContentLength() int64 { return r.contentLength }
 
 // Framing returns how the request body is delimited: FramingNone, FramingLength or
-// FramingChunked (RFC 9112 6.3). FramingLength with ContentLength 0 means an empty body.
+// FramingChunked (RFC 9112 6.3). FramingLength with ContentLength 0 means an empty body. A
+// CONNECT request is always FramingNone (RFC 9110 9.3.6): what follows it is tunnel data.
 func (r *Request) Framing() Framing { return r.framing }
 
 // KeepAlive reports whether the connection may carry another request after this one (RFC 9112
