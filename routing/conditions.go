@@ -82,15 +82,16 @@ func (c *conditions) count() int {
 	return n
 }
 
-// request is the part of a request the conditions look at. It is passed by
-// value so that Lookup's copy stays on the stack.
+// request is the part of a request the conditions look at besides headers.
+// Headers travel separately: the interface call makes its argument escape,
+// and keeping it out of this struct keeps the caller's method and query
+// slices from escaping with it.
 type request struct {
 	method   []byte
 	rawQuery []byte
-	hdr      Headers
 }
 
-func (c *conditions) match(r request) bool {
+func (c *conditions) match(r request, hdr Headers) bool {
 	if len(c.methods) > 0 {
 		ok := false
 		for _, m := range c.methods {
@@ -105,10 +106,10 @@ func (c *conditions) match(r request) bool {
 	}
 	for i := range c.headers {
 		h := &c.headers[i]
-		if r.hdr == nil {
+		if hdr == nil {
 			return false
 		}
-		v, ok := r.hdr.Header(h.Name)
+		v, ok := hdr.Header(h.Name)
 		if !ok || string(v) != h.Value {
 			return false
 		}

@@ -347,10 +347,10 @@ func (t *Table) Lookup(m *Match, host, method, path, rawQuery []byte, hdr Header
 	if m.path, err = Normalize(m.path[:0], path); err != nil {
 		return false, err
 	}
-	req := request{method: method, rawQuery: rawQuery, hdr: hdr}
+	req := request{method: method, rawQuery: rawQuery}
 	var buf [maxHostLen]byte
 	if h, ok := requestHostKey(&buf, host); ok {
-		if ht := t.exact[string(h)]; ht != nil && ht.lookup(m, req) {
+		if ht := t.exact[string(h)]; ht != nil && ht.lookup(m, req, hdr) {
 			return true, nil
 		}
 		if len(t.wild) > 0 {
@@ -361,24 +361,24 @@ func (t *Table) Lookup(m *Match, host, method, path, rawQuery []byte, hdr Header
 				if h[i] != '.' {
 					continue
 				}
-				if ht := t.wild[string(h[i:])]; ht != nil && ht.lookup(m, req) {
+				if ht := t.wild[string(h[i:])]; ht != nil && ht.lookup(m, req, hdr) {
 					return true, nil
 				}
 			}
 		}
 	}
-	if t.any != nil && t.any.lookup(m, req) {
+	if t.any != nil && t.any.lookup(m, req, hdr) {
 		return true, nil
 	}
 	return false, nil
 }
 
-func (ht *hostTree) lookup(m *Match, req request) bool {
+func (ht *hostTree) lookup(m *Match, req request, hdr Headers) bool {
 	path := m.path
 	exact, deepest := ht.radix.walk(path)
 	if exact != nil {
 		for _, r := range exact.exact {
-			if r.conds.match(req) {
+			if r.conds.match(req, hdr) {
 				m.route = r
 				return true
 			}
@@ -386,7 +386,7 @@ func (ht *hostTree) lookup(m *Match, req request) bool {
 	}
 	if ht.hasTmpl {
 		s := templateSearch{path: path, req: req, m: m}
-		s.visit(&ht.templates, 0, 0)
+		s.visit(&ht.templates, hdr, 0, 0)
 		if m.route != nil {
 			return true
 		}
@@ -396,7 +396,7 @@ func (ht *hostTree) lookup(m *Match, req request) bool {
 			continue
 		}
 		for _, r := range n.prefix {
-			if r.conds.match(req) {
+			if r.conds.match(req, hdr) {
 				m.route = r
 				return true
 			}

@@ -151,11 +151,11 @@ type templateSearch struct {
 	work [maxParams]span
 }
 
-func (s *templateSearch) consider(r *Route, nparams int, rest span, hasRest bool) {
+func (s *templateSearch) consider(r *Route, hdr Headers, nparams int, rest span, hasRest bool) {
 	if best := s.m.route; best != nil && !templateBetter(r, best) {
 		return
 	}
-	if !r.conds.match(s.req) {
+	if !r.conds.match(s.req, hdr) {
 		return
 	}
 	s.m.route = r
@@ -170,16 +170,16 @@ func (s *templateSearch) consider(r *Route, nparams int, rest span, hasRest bool
 
 // visit matches path[i:] against the subtree at n; i is len(path) or the
 // index of a '/'. depth is the number of parameters captured so far.
-func (s *templateSearch) visit(n *templateNode, i, depth int) {
+func (s *templateSearch) visit(n *templateNode, hdr Headers, i, depth int) {
 	path := s.path
 	if i == len(path) {
 		for _, r := range n.routes {
-			s.consider(r, depth, span{}, false)
+			s.consider(r, hdr, depth, span{}, false)
 		}
 		return
 	}
 	for _, r := range n.rest {
-		s.consider(r, depth, span{int32(i + 1), int32(len(path))}, true)
+		s.consider(r, hdr, depth, span{int32(i + 1), int32(len(path))}, true)
 	}
 	j := i + 1
 	for j < len(path) && path[j] != '/' {
@@ -187,11 +187,11 @@ func (s *templateSearch) visit(n *templateNode, i, depth int) {
 	}
 	seg := path[i+1 : j]
 	if c := n.static[string(seg)]; c != nil {
-		s.visit(c, j, depth)
+		s.visit(c, hdr, j, depth)
 	}
 	if n.param != nil && len(seg) > 0 && depth < maxParams {
 		s.work[depth] = span{int32(i + 1), int32(j)}
-		s.visit(n.param, j, depth+1)
+		s.visit(n.param, hdr, j, depth+1)
 	}
 }
 
