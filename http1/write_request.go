@@ -1,0 +1,249 @@
+package http1
+
+import (
+	"errors"
+	"strconv"
+)
+
+// RequestOptions says how a request head is rewritten for the upstream. It is built per route
+// (and per client for ClientIP/Proto) and read, never modified, by AppendRequestHead.
+type RequestOptions struct {
+	// Path replaces the path of the request-target when non-nil; the query is kept. It should
+	// be an absolute-path (RFC 9110 4.1); bytes that cannot appear in a request-target, '?' and
+	// '#' are percent-encoded and a missing leading '/' is added, so no Path can split the head
+	// or move the query.
+	Path []byte
+	// Host replaces the Host field when non-nil.
+	Host []byte
+	// ClientIP is appended to X-Forwarded-For. The received chain is kept unless
+	// ReplaceForwarded.
+	ClientIP []byte
+	// ReplaceForwarded marks an untrusted peer: its X-Forwarded-*, Forwarded and X-Real-IP
+	// fields are dropped, so it cannot claim another client address or scheme.
+	ReplaceForwarded bool
+	// Proto ("http" or "https") is sent as X-Forwarded-Proto unless a trusted peer sent one.
+	Proto []byte
+	// Via is the pseudonym (a token, e.g. "sluice") of the Via entry "1.x <Via>" appended per
+	// RFC 9110 7.6.3, x being the version the request was received with. Nil: no Via.
+	Via []byte
+	// Edits are the route's header rewrites.
+	Edits *HeaderEdits
+	// Upgrade keeps Upgrade and sends "Connection: upgrade" when the request asks to switch
+	// protocols (Request.Upgrade non-nil), for WebSocket and other tunnels.
+	Upgrade bool
+	// ExtraFields are appended last (e.g. X-Request-ID); received fields of the same names are
+	// dropped, so a client cannot supply its own.
+	ExtraFields []Field
+}
+
+// Validate reports options that AppendRequestHead would have to repair or skip: see
+// HeaderEdits.Validate and the field docs. Call it once when the options are built.
+func (o *RequestOptions) Validate() error {
+	if err := o.Edits.Validate(); err != nil {
+		return err
+	}
+	if err := validFields(o.ExtraFields); err != nil {
+		return err
+	}
+	if o.Path != nil && (len(o.Path) == 0 || o.Path[0] != '/' || !validPath(o.Path)) {
+		return errorf("bad path option", o.Path)
+	}
+	if o.Host != nil && !validHost(o.Host, false) {
+		return errorf("bad host option", o.Host)
+	}
+	if o.Via != nil && !isToken(o.Via) {
+		return errorf("bad via pseudonym", o.Via)
+	}
+	if o.Proto != nil && !isToken(o.Proto) {
+		return errorf("bad proto option", o.Proto)
+	}
+	return nil
+}
+
+// AppendRequestHead appends the head to send upstream for r: the request line in HTTP/1.1
+// (RFC 9110 2.5: a proxy sends its own version) with an origin-form target (authority-form for
+// CONNECT, "*" for OPTIONS *), Host first (RFC 9112 3.2), the received fields minus hop-by-hop
+// ones and edits, the framing of r's body, X-Forwarded-For, X-Forwarded-Proto, Via, Connection
+// when upgrading, then the edits' Set and Add fields and ExtraFields. o may be nil. It does not
+// allocate when dst has room.
+func AppendRequestHead(dst []byte, r *Request, o *RequestOptions) []byte {
+	if o == nil {
+		o = &RequestOptions{}
+	}
+	h := &r.Headers
+
+	dst = append(dst, r.Method()...)
+	dst = append(dst, ' ')
+	switch r.form {
+	case FormOrigin, FormAbsolute:
+		if o.Path != nil {
+			dst = appendPath(dst, o.Path)
+		} else {
+			dst = append(dst, r.Path()...)
+		}
+		if q := r.Query(); q != nil {
+			dst = append(dst, '?')
+			dst = append(dst, q...)
+		}
+	default: // authority-form (CONNECT) and asterisk-form (OPTIONS *) have no path to rewrite
+		dst = append(dst, r.Target()...)
+	}
+	dst = append(dst, " HTTP/1.1\r\n"...)
+
+	// RFC 9112 3.2: an empty authority still gets a Host line, empty.
+	host := r.Host()
+	if o.Host != nil {
+		host = o.Host
+	}
+	dst = append(dst, "Host: "...)
+	dst = appendFieldValue(dst, host)
+	dst = append(dst, '\r', '\n')
+
+	upgrade := o.Upgrade && r.Upgrade() != nil
+	listed := h.connectionOptions()
+	xff, xfp := false, false
+	for i := range h.fields {
+		name := h.Name(i)
+		if len(name) == 4 && equalFold(name, "host") || hopByHop(name, true) {
+			continue
+		}
+		if len(name) == 7 && equalFold(name, "upgrade") {
+			if !upgrade {
+				continue
+			}
+		} else if listed && h.listedInConnection(name) {
+			continue
+		}
+		if editedAway(name, o.Edits, o.ExtraFields) {
+			continue
+		}
+		if o.ReplaceForwarded && forwardedName(name) {
+			continue
+		}
+		switch len(name) {
+		case 15:
+			if equalFold(name, "x-forwarded-for") {
+				xff = true
+				continue // merged into one line below
+			}
+		case 17:
+			if equalFold(name, "x-forwarded-proto") {
+				xfp = true
+			}
+		}
+		dst = append(dst, h.buf[h.fields[i].nameStart:h.fields[i].valueEnd]...)
+		dst = append(dst, '\r', '\n')
+	}
+
+	switch r.framing {
+	case FramingLength:
+		dst = appendContentLength(dst, r.contentLength)
+	case FramingChunked:
+		dst = appendTransferCodings(dst, h)
+	}
+
+	if xff || o.ClientIP != nil {
+		dst = append(dst, "X-Forwarded-For: "...)
+		sep := false
+		if xff {
+			dst, sep = appendForwardedChain(dst, r, o)
+		}
+		if o.ClientIP != nil {
+			if sep {
+				dst = append(dst, ',', ' ')
+			}
+			dst = appendFieldValue(dst, o.ClientIP)
+		}
+		dst = append(dst, '\r', '\n')
+	}
+	if o.Proto != nil && !xfp {
+		dst = appendFieldLine(dst, xForwardedProto, o.Proto)
+	}
+	if o.Via != nil {
+		dst = appendVia(dst, r.Minor(), o.Via)
+	}
+	if upgrade {
+		dst = append(dst, "Connection: upgrade\r\n"...)
+	}
+	if o.Edits != nil {
+		dst = appendConfigFields(dst, o.Edits.Set)
+		dst = appendConfigFields(dst, o.Edits.Add)
+	}
+	dst = appendConfigFields(dst, o.ExtraFields)
+	return append(dst, '\r', '\n')
+}
+
+var xForwardedProto = []byte("X-Forwarded-Proto")
+
+// appendForwardedChain writes the received X-Forwarded-For elements in order, from every line
+// that survived the hop-by-hop and edit rules, and reports whether it wrote any.
+func appendForwardedChain(dst []byte, r *Request, o *RequestOptions) ([]byte, bool) {
+	h := &r.Headers
+	listed := h.connectionOptions()
+	wrote := false
+	for i := range h.fields {
+		name := h.Name(i)
+		if len(name) != 15 || !equalFold(name, "x-forwarded-for") {
+			continue
+		}
+		if listed && h.listedInConnection(name) || editedAway(name, o.Edits, o.ExtraFields) {
+			return dst, false // the whole chain goes: every line has the same name
+		}
+		v := h.Value(i)
+		for len(v) > 0 {
+			var e []byte
+			e, v = nextListElem(v)
+			if len(e) == 0 {
+				continue
+			}
+			if wrote {
+				dst = append(dst, ',', ' ')
+			}
+			wrote = true
+			dst = append(dst, e...)
+		}
+	}
+	return dst, wrote
+}
+
+// forwardedName: the fields an untrusted peer could use to claim another client address,
+// host or scheme (X-Forwarded-*, RFC 7239 Forwarded, X-Real-IP).
+func forwardedName(n []byte) bool {
+	if len(n) > 12 && fieldNamesEqual(n[:12], xForwardedPrefix) {
+		return true
+	}
+	return len(n) == 9 && (equalFold(n, "forwarded") || equalFold(n, "x-real-ip"))
+}
+
+var xForwardedPrefix = []byte("x-forwarded-")
+
+// appendPath writes a replacement path. Bytes a request-target may not hold, and '?' and '#'
+// which would start a query or fragment, are percent-encoded; a leading '/' is added when
+// missing (origin-form needs an absolute-path, RFC 9112 3.2.1).
+func appendPath(dst, path []byte) []byte {
+	if len(path) == 0 || path[0] != '/' {
+		dst = append(dst, '/')
+	}
+	for _, c := range path {
+		if targetTable[c] && c != '?' {
+			dst = append(dst, c)
+			continue
+		}
+		const hex = "0123456789ABCDEF"
+		dst = append(dst, '%', hex[c>>4], hex[c&15])
+	}
+	return dst
+}
+
+func validPath(p []byte) bool {
+	for _, c := range p {
+		if !targetTable[c] || c == '?' {
+			return false
+		}
+	}
+	return true
+}
+
+func errorf(what string, v []byte) error {
+	return errors.New("http1: " + what + " " + strconv.Quote(string(v)))
+}
