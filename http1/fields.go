@@ -19,19 +19,21 @@ func hasCtl(x uint64) bool {
 // parseFields parses header field lines from buf[i:] up to and including the empty line that
 // ends the head. It returns the head length. On ErrNeedMore h.pos is the start of the cut line;
 // every complete line before it is stored, so the next call resumes there.
-func (h *Headers) parseFields(buf []byte, i int, lim *Limits) (int, error) {
-	maxBytes := lim.MaxHeaderBytes
+func (h *Headers) parseFields(buf []byte, start int, lim *Limits) (int, error) {
+	maxBytes := uint(lim.MaxHeaderBytes)
+	n := uint(len(buf))
+	i := uint(start) // unsigned indexes let the compiler drop the bounds checks below
 	for {
 		if i > maxBytes {
 			return 0, ErrHeaderTooLarge
 		}
 		h.pos = int32(i)
-		if i >= len(buf) {
+		if i >= n {
 			return 0, ErrNeedMore
 		}
 		c := buf[i]
 		if c == '\r' {
-			if i+1 >= len(buf) {
+			if i+1 >= n {
 				return 0, ErrNeedMore
 			}
 			if buf[i+1] != '\n' {
@@ -40,7 +42,7 @@ func (h *Headers) parseFields(buf []byte, i int, lim *Limits) (int, error) {
 			if i+2 > maxBytes {
 				return 0, ErrHeaderTooLarge
 			}
-			return i + 2, nil
+			return int(i + 2), nil
 		}
 		if c == '\n' {
 			return 0, ErrBareLF // RFC 9112 2.2: we require CRLF; a bare LF is where parsers disagree
@@ -55,10 +57,17 @@ func (h *Headers) parseFields(buf []byte, i int, lim *Limits) (int, error) {
 		}
 
 		nameStart := i
-		for i < len(buf) && tokenTable[buf[i]] {
+		for i+4 <= n {
+			b := buf[i : i+4 : i+4]
+			if !tokenTable[b[0]] || !tokenTable[b[1]] || !tokenTable[b[2]] || !tokenTable[b[3]] {
+				break
+			}
+			i += 4
+		}
+		for i < n && tokenTable[buf[i]] {
 			i++
 		}
-		if i >= len(buf) {
+		if i >= n {
 			return 0, ErrNeedMore
 		}
 		if buf[i] != ':' {
@@ -72,24 +81,31 @@ func (h *Headers) parseFields(buf []byte, i int, lim *Limits) (int, error) {
 		}
 		nameEnd := i
 		i++
-		for i < len(buf) && (buf[i] == ' ' || buf[i] == '\t') {
+		for i < n && (buf[i] == ' ' || buf[i] == '\t') {
 			i++
 		}
 		valueStart := i
-		for i+8 <= len(buf) && !hasCtl(binary.LittleEndian.Uint64(buf[i:])) {
-			i += 8
+		for i+16 <= n {
+			b := buf[i : i+16 : i+16]
+			if hasCtl(binary.LittleEndian.Uint64(b)) || hasCtl(binary.LittleEndian.Uint64(b[8:])) {
+				break
+			}
+			i += 16
 		}
-		for i < len(buf) && valueTable[buf[i]] {
+		for i < n && valueTable[buf[i]] {
 			i++
 		}
-		if i >= len(buf) {
+		if i+1 >= n {
+			if i < n && buf[i] != '\r' && !valueTable[buf[i]] {
+				if buf[i] == '\n' {
+					return 0, ErrBareLF
+				}
+				return 0, ErrBadHeaderValue
+			}
 			return 0, ErrNeedMore
 		}
 		switch buf[i] {
 		case '\r':
-			if i+1 >= len(buf) {
-				return 0, ErrNeedMore
-			}
 			if buf[i+1] != '\n' {
 				return 0, ErrBareCR
 			}
@@ -107,11 +123,23 @@ func (h *Headers) parseFields(buf []byte, i int, lim *Limits) (int, error) {
 			return 0, ErrTooManyHeaders
 		}
 		h.fields = append(h.fields, field{int32(nameStart), int32(nameEnd), int32(valueStart), int32(valueEnd)})
-		if err := h.noteField(buf, nameStart, nameEnd, valueStart, valueEnd); err != nil {
-			return 0, err
+		// Only the fields that decide framing or reuse need a second look; their names are
+		// 2..17 bytes long and start with one of a few letters.
+		if l := nameEnd - nameStart; l >= 2 && l <= 17 && wellKnownFirst[buf[nameStart]] {
+			if err := h.noteField(buf, int(nameStart), int(nameEnd), int(valueStart), int(valueEnd)); err != nil {
+				return 0, err
+			}
 		}
 	}
 }
+
+// wellKnownFirst marks the first letters of the names noteField looks at.
+var wellKnownFirst = func() (t [256]bool) {
+	for _, c := range "tThHeEuUcC" {
+		t[c] = true
+	}
+	return t
+}()
 
 // noteField records what the well-known fields say about framing and the connection. Names are
 // recognised by length and first byte before the case-insensitive compare.
@@ -179,6 +207,10 @@ func (h *Headers) noteField(buf []byte, ns, ne, vs, ve int) error {
 
 // noteConnection sets the connection options that decide reuse (RFC 9112 9.3, 9.6).
 func (h *Headers) noteConnection(v []byte) {
+	if len(v) == 10 && equalFold(v, "keep-alive") { // the usual single option
+		h.flags |= flagConnKeepAlive
+		return
+	}
 	for len(v) > 0 {
 		var e []byte
 		e, v = nextListElem(v)

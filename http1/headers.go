@@ -50,8 +50,12 @@ const (
 
 // reset forgets the parsed view but keeps the field slice's storage.
 func (h *Headers) reset() {
-	fields := h.fields[:0]
-	*h = Headers{fields: fields, contentLength: -1}
+	h.buf = nil
+	h.fields = h.fields[:0]
+	h.contentLength = -1
+	h.flags = 0
+	h.host, h.transferEncoding, h.connection, h.upgrade, h.expect, h.te, h.trailer = 0, 0, 0, 0, 0, 0, 0
+	h.stage, h.pos, h.scanned, h.partial = stageStart, 0, 0, 0
 }
 
 // NumHeaders returns the number of header field lines.

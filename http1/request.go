@@ -8,7 +8,11 @@ import "bytes"
 type Request struct {
 	Headers
 	Limits Limits
+	requestLine
+}
 
+// requestLine holds what the request line says, zeroed in one store by Reset.
+type requestLine struct {
 	lineStart, methodEnd   int32
 	targetStart, targetEnd int32
 	pathStart, pathEnd     int32
@@ -24,9 +28,8 @@ type Request struct {
 // Reset forgets the parsed request (and any partial parse) but keeps Limits and the storage for
 // header fields, so that parsing the next request does not allocate.
 func (r *Request) Reset() {
-	lim := r.Limits
 	r.Headers.reset()
-	*r = Request{Headers: r.Headers, Limits: lim}
+	r.requestLine = requestLine{}
 }
 
 // ParseRequest parses the request head at the start of buf into r and returns its length,

@@ -7,7 +7,11 @@ package http1
 type Response struct {
 	Headers
 	Limits Limits
+	statusLine
+}
 
+// statusLine holds what the status line says, zeroed in one store by Reset.
+type statusLine struct {
 	reasonStart, reasonEnd int32
 	headLen                int32
 	status                 uint16
@@ -17,10 +21,9 @@ type Response struct {
 // Reset forgets the parsed response (and any partial parse) but keeps Limits and the storage
 // for header fields.
 func (r *Response) Reset() {
-	lim := r.Limits
 	r.Headers.reset()
-	*r = Response{Headers: r.Headers, Limits: lim}
 	r.flags = flagResponse
+	r.statusLine = statusLine{}
 }
 
 // ParseResponse parses the response head at the start of buf into r and returns its length,
