@@ -169,9 +169,9 @@ func TestBreakerLogRecordsTransitionsWithTimes(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := NewBreaker(BreakerConfig{Name: "x", FailureRatio: 1, MinRequests: 1, OpenDuration: time.Second, Log: log})
-	b.OnResult(7, true, 0)        // closed → open at 7
-	b.Allow(7 + sec)              // open → half-open
-	b.OnResult(8+sec, false, 0)   // half-open → closed
+	b.OnResult(7, true, 0)      // closed → open at 7
+	b.Allow(7 + sec)            // open → half-open
+	b.OnResult(8+sec, false, 0) // half-open → closed
 	got, next, dropped := log.Since(0, nil)
 	if next != 3 || dropped != 1 || len(got) != 2 {
 		t.Fatalf("next %d dropped %d got %+v", next, dropped, got)

@@ -3,6 +3,7 @@ package lb
 import (
 	"fmt"
 	"testing"
+	"time"
 )
 
 // newTargets returns targets named a, b, c, ... with the given weights.
@@ -67,4 +68,39 @@ func within(got, want, tol float64) bool {
 		d = -d
 	}
 	return d <= tol*want
+}
+
+// benchBalancers builds every policy over one Set of n targets with latency samples,
+// as the benchmarks and the zero-allocation tests use them.
+func benchBalancers(tb testing.TB, n int) (*Set, []*Target, []struct {
+	name string
+	b    Balancer
+}) {
+	tb.Helper()
+	s, ts := newSet(tb, SetConfig{PanicThreshold: 50}, equalWeights(n)...)
+	for i, x := range ts {
+		x.ObserveLatency(0, time.Duration(i+1)*time.Millisecond)
+	}
+	rnd := NewRand(1)
+	sw, err := NewSmoothWeighted(s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rd, _ := NewRandom(s, rnd)
+	lr, _ := NewLeastRequest(s, rnd)
+	pe, _ := NewPeakEWMA(s, rnd)
+	rg, _ := NewRing(s, RingConfig{})
+	rb, _ := NewRing(s, RingConfig{LoadFactor: 0.25})
+	return s, ts, []struct {
+		name string
+		b    Balancer
+	}{
+		{"RoundRobin", NewRoundRobin(s)},
+		{"SmoothWeighted", sw},
+		{"Random", rd},
+		{"LeastRequest", lr},
+		{"PeakEWMA", pe},
+		{"Ring", rg},
+		{"RingBounded", rb},
+	}
 }

@@ -206,7 +206,7 @@ func TestRingRejectsBadConfig(t *testing.T) {
 
 func TestRingTooLargeUpdateLeavesOldMembership(t *testing.T) {
 	s, ts := newSet(t, SetConfig{}, 1, 1)
-	r := newRing(t, s, RingConfig{VNodes: MaxRingPoints / 4})
+	r := newRing(t, s, RingConfig{VNodes: 1000})
 	big, _ := NewTarget("big", MaxWeight)
 	if err := s.Update(append(ts[:2:2], big)); err == nil {
 		t.Fatal("oversized ring accepted")
