@@ -49,6 +49,11 @@ type configDecoder struct {
 	c         *Config
 	upstreams []upstreamState
 	routes    []routeState
+	// rejected holds upstream names that were reported as broken already,
+	// so routes naming them do not repeat the error as "unknown upstream".
+	// upstreamsBroken is set when the section as a whole could not be read.
+	rejected        map[string]bool
+	upstreamsBroken bool
 }
 
 func (d *configDecoder) root(n *yaml.Node) {
@@ -96,6 +101,7 @@ func (d *configDecoder) listen(n *yaml.Node, path string) {
 		return
 	}
 	names := map[string]int{}
+	nameNodes := map[int]*yaml.Node{}
 	addrs := map[string]int{}
 	for i, it := range items {
 		p := index(path, i)
@@ -127,6 +133,7 @@ func (d *configDecoder) listen(n *yaml.Node, path string) {
 					return
 				}
 				names[s] = i
+				nameNodes[i] = deref(v)
 				l.Name = s
 			},
 		})
@@ -139,7 +146,7 @@ func (d *configDecoder) listen(n *yaml.Node, path string) {
 	for i, l := range d.c.Listen {
 		if l.Name == "" {
 			if j, dup := names[defaultListenerName(i)]; dup {
-				d.errorf(items[j], field(index(path, j), "name"), "name %q is the default name of listen[%d]; choose another", defaultListenerName(i), i)
+				d.errorf(nameNodes[j], field(index(path, j), "name"), "name %q is the default name of listen[%d]; choose another", defaultListenerName(i), i)
 			}
 		}
 	}
@@ -347,10 +354,17 @@ func (d *configDecoder) upstreamMap(n *yaml.Node, path string) {
 		d.errorf(nd, path, "at least one upstream is required")
 		return
 	}
+	if nd.Kind != yaml.MappingNode {
+		d.upstreamsBroken = true
+	}
 	d.entries(n, path, func(k, v *yaml.Node, name, p string) {
 		nameErr := checkName(name, true)
 		if nameErr != nil {
 			d.errorf(k, p, "%v", nameErr)
+			if d.rejected == nil {
+				d.rejected = map[string]bool{}
+			}
+			d.rejected[name] = true
 		}
 		// Decode the body even under a bad name so its problems are
 		// reported in the same run.
@@ -854,7 +868,7 @@ func (d *configDecoder) crossCheck() {
 	routeNames := map[string]int{}
 	for i, st := range d.routes {
 		r := c.Routes[i]
-		if st.upstream != nil && c.upstreamByName[r.Upstream] == nil {
+		if st.upstream != nil && c.upstreamByName[r.Upstream] == nil && !d.upstreamsBroken && !d.rejected[r.Upstream] {
 			msg := fmt.Sprintf("unknown upstream %q", r.Upstream)
 			if s := suggest(r.Upstream, names); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)

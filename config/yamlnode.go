@@ -106,7 +106,7 @@ func (d *decoder) fields(n *yaml.Node, path string, decoders fieldDecoders) map[
 			continue
 		}
 		seen[name] = k
-		dec(v, p)
+		dec(pointNullAtKey(k, v), p)
 	}
 	return seen
 }
@@ -135,8 +135,18 @@ func (d *decoder) entries(n *yaml.Node, path string, each func(k, v *yaml.Node, 
 			continue
 		}
 		seen[name] = k.Line
-		each(k, v, name, p)
+		each(k, pointNullAtKey(k, v), name, p)
 	}
+}
+
+// pointNullAtKey gives an empty value ("key:" with nothing after it) the
+// position of its key: yaml.v3 places it just past the colon, and "missing
+// value" reads better pointing at the field it belongs to.
+func pointNullAtKey(k, v *yaml.Node) *yaml.Node {
+	if v != nil && v.Kind == yaml.ScalarNode && v.Value == "" && v.Tag == "!!null" && v.Style == 0 {
+		v.Line, v.Column = k.Line, k.Column
+	}
+	return v
 }
 
 func (d *decoder) key(k *yaml.Node, path string) (string, bool) {
