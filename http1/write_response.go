@@ -65,7 +65,8 @@ func AppendResponseHead(dst []byte, r *Response, o *ResponseOptions) []byte {
 	dst = append(dst, '\r', '\n')
 
 	upgrade := o.Upgrade && r.Upgrade() != nil
-	listed := h.connectionOptions()
+	var conn connOptions
+	conn.collect(h)
 	for i := range h.fields {
 		name := h.Name(i)
 		if hopByHop(name, false) {
@@ -75,7 +76,7 @@ func AppendResponseHead(dst []byte, r *Response, o *ResponseOptions) []byte {
 			if !upgrade {
 				continue
 			}
-		} else if listed && h.listedInConnection(name) {
+		} else if conn.lists(name) {
 			continue
 		}
 		if editedAway(name, o.Edits, o.ExtraFields) {

@@ -1,0 +1,48 @@
+# The Makefile only wraps the real commands, so CI and a person run the same thing.
+GO      ?= go
+PKGS    ?= ./...
+BIN     := bin/sluice
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+FUZZTIME ?= 15s
+
+.PHONY: all build run test test-race deps-test vet lint bench bench-peers fuzz clean
+
+all: build
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/sluice
+
+## run: the gateway on the embedded demo (example upstreams, no config file needed)
+run: build
+	./$(BIN) run
+
+## test: everything CI runs (installs what the tests need first)
+test: deps-test vet
+	$(GO) test -shuffle=on -timeout 8m $(PKGS)
+	$(GO) test -race -timeout 8m ./http1/... ./proxy/... ./gateway/... ./engine/... ./limits/... ./lb/...
+
+## deps-test: system packages some tests use (installed from apt when missing)
+deps-test:
+	@bash scripts/deps.sh test
+
+vet:
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+lint: vet
+
+## bench: the in-repo micro benchmarks (allocation proofs included)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./http1/ ./routing/ ./limits/ ./lb/ ./proxy/ ./gateway/
+
+## bench-peers: Sluice against NGINX, HAProxy (HTTP and TCP relay), one core each
+bench-peers: build
+	bash bench/peers/run.sh
+
+## fuzz: every fuzz target for a bounded time
+fuzz:
+	@bash scripts/fuzz.sh $(FUZZTIME)
+
+clean:
+	rm -rf bin

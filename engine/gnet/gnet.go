@@ -1,0 +1,362 @@
+// Package gnet runs the engine on gnet v2 event loops: the portable backend (epoll on Linux,
+// kqueue on the BSDs and macOS).
+//
+// gnet cannot pause reading a socket nor report that a queued write drained, so PauseRead
+// returns engine.ErrNotSupported (the gateway detaches such streams to goroutines with real TCP
+// backpressure) and OnWritable is derived from OnTick by polling the few connections that went
+// above the high watermark.
+package gnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gn "github.com/panjf2000/gnet/v2"
+
+	"github.com/sluice-gw/sluice/engine"
+)
+
+// Start listens on addrs ("host:port", TCP) and runs the loops until Stop. It returns once the
+// listeners are bound and the loops are running.
+func Start(h engine.Handler, addrs []string, o engine.Options) (engine.Server, error) {
+	o = engine.WithDefaults(o)
+	s := &server{h: h, opts: o, booted: make(chan struct{}), done: make(chan struct{})}
+	protoAddrs := make([]string, len(addrs))
+	for i, a := range addrs {
+		protoAddrs[i] = "tcp://" + a
+	}
+	loops := o.Loops
+	opts := []gn.Option{
+		gn.WithMulticore(true),
+		gn.WithReusePort(true),
+		gn.WithTCPNoDelay(gn.TCPNoDelay),
+		gn.WithTicker(true),
+		gn.WithReadBufferCap(o.ReadBufferSize),
+		gn.WithLoadBalancing(gn.LeastConnections),
+		gn.WithLogger(quietLogger{}),
+	}
+	if loops > 0 {
+		opts = append(opts, gn.WithNumEventLoop(loops))
+	}
+	go func() {
+		s.runErr = gn.Rotate(s, protoAddrs, opts...)
+		close(s.done)
+	}()
+	select {
+	case <-s.booted:
+	case <-s.done:
+		if s.runErr == nil {
+			s.runErr = errors.New("engine/gnet: stopped before boot")
+		}
+		return nil, s.runErr
+	}
+	for _, a := range addrs {
+		// gnet does not report the bound address of a ":0" listener; resolve what we can.
+		if ta, err := net.ResolveTCPAddr("tcp", a); err == nil {
+			s.addrs = append(s.addrs, ta)
+		}
+	}
+	return s, nil
+}
+
+type server struct {
+	gn.BuiltinEventEngine
+	h      engine.Handler
+	opts   engine.Options
+	eng    gn.Engine
+	booted chan struct{}
+	done   chan struct{}
+	runErr error
+	addrs  []net.Addr
+
+	mu    sync.Mutex
+	loops []*loop // learnt as connections appear; gnet does not list its loops
+	byEL  map[gn.EventLoop]*loop
+}
+
+func (s *server) OnBoot(eng gn.Engine) gn.Action {
+	s.eng = eng
+	close(s.booted)
+	return gn.None
+}
+
+// loopOf maps a gnet loop to ours. The map is consulted once per connection, at open.
+func (s *server) loopOf(el gn.EventLoop) *loop {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l, ok := s.byEL[el]; ok {
+		return l
+	}
+	if s.byEL == nil {
+		s.byEL = make(map[gn.EventLoop]*loop)
+	}
+	l := &loop{s: s, el: el, idx: len(s.loops)}
+	l.now.Store(time.Now().UnixNano())
+	s.loops = append(s.loops, l)
+	s.byEL[el] = l
+	return l
+}
+
+// dialRequest rides in the Enroll context so that OnOpen can tell a dialed connection from an
+// accepted one and hand it to the right callback.
+type dialRequest struct {
+	l  *loop
+	cb func(engine.Conn, error)
+}
+
+func (s *server) OnOpen(gc gn.Conn) ([]byte, gn.Action) {
+	l := s.loopOf(gc.EventLoop())
+	l.now.Store(time.Now().UnixNano())
+	c := &conn{gc: gc, l: l, remote: gc.RemoteAddr()}
+	if dr, ok := gc.Context().(*dialRequest); ok {
+		gc.SetContext(c)
+		dr.cb(c, nil)
+		return nil, gn.None
+	}
+	gc.SetContext(c)
+	s.h.OnOpen(c)
+	return nil, gn.None
+}
+
+func (s *server) OnTraffic(gc gn.Conn) gn.Action {
+	c, ok := gc.Context().(*conn)
+	if !ok || c.closed {
+		return gn.None
+	}
+	c.l.now.Store(time.Now().UnixNano())
+	s.h.OnData(c)
+	if !c.closed && !c.full && gc.OutboundBuffered() > s.opts.HighWatermark {
+		c.full = true
+		c.l.full = append(c.l.full, c)
+	}
+	return gn.None
+}
+
+func (s *server) OnClose(gc gn.Conn, err error) gn.Action {
+	c, ok := gc.Context().(*conn)
+	if !ok || c.detached || c.notified {
+		return gn.None
+	}
+	c.closed = true
+	c.notified = true
+	s.h.OnClose(c, err)
+	return gn.None
+}
+
+func (s *server) OnTick() (time.Duration, gn.Action) {
+	s.mu.Lock()
+	loops := s.loops
+	s.mu.Unlock()
+	for _, l := range loops {
+		l := l
+		_ = l.el.Execute(context.Background(), gn.RunnableFunc(func(context.Context) error {
+			l.tick()
+			return nil
+		}))
+	}
+	return s.opts.TickInterval, gn.None
+}
+
+func (s *server) Loops() []engine.Loop {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]engine.Loop, len(s.loops))
+	for i, l := range s.loops {
+		out[i] = l
+	}
+	return out
+}
+
+func (s *server) Addrs() []net.Addr { return s.addrs }
+
+// StopAccepting is not offered by gnet v2 without stopping the engine: the zero-downtime path
+// uses the epoll backend or stops the whole engine after draining.
+func (s *server) StopAccepting() error { return engine.ErrNotSupported }
+
+func (s *server) Stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.eng.Stop(ctx)
+	<-s.done
+	return err
+}
+
+func (s *server) Wait() error {
+	<-s.done
+	return s.runErr
+}
+
+type loop struct {
+	s    *server
+	el   gn.EventLoop
+	idx  int
+	now  atomic.Int64
+	full []*conn // connections above the high watermark, polled on tick for OnWritable
+}
+
+func (l *loop) Index() int { return l.idx }
+func (l *loop) Now() int64 { return l.now.Load() }
+func (l *loop) tick() {
+	now := time.Now().UnixNano()
+	l.now.Store(now)
+	kept := l.full[:0]
+	for _, c := range l.full {
+		switch {
+		case c.closed:
+			c.full = false
+		case c.gc.OutboundBuffered() < l.s.opts.LowWatermark:
+			c.full = false
+			l.s.h.OnWritable(c)
+		default:
+			kept = append(kept, c)
+		}
+	}
+	clear(l.full[len(kept):])
+	l.full = kept
+	l.s.h.OnTick(l, now)
+}
+
+func (l *loop) Execute(fn func()) error {
+	return l.el.Execute(context.Background(), gn.RunnableFunc(func(context.Context) error {
+		l.now.Store(time.Now().UnixNano())
+		fn()
+		return nil
+	}))
+}
+
+func (l *loop) Dial(addr string, timeout time.Duration, cb func(engine.Conn, error)) error {
+	go func() {
+		nc, err := net.DialTimeout("tcp", addr, timeout)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				err = fmt.Errorf("%w: %s", engine.ErrDialTimeout, addr)
+			}
+			_ = l.Execute(func() { cb(nil, err) })
+			return
+		}
+		if tc, ok := nc.(*net.TCPConn); ok {
+			_ = tc.SetNoDelay(true)
+		}
+		dr := &dialRequest{l: l, cb: cb}
+		// Enroll dups the socket onto the loop and closes nc; OnOpen then sees dr.
+		if _, err := l.el.Enroll(gn.NewContext(context.Background(), dr), nc); err != nil {
+			_ = nc.Close()
+			_ = l.Execute(func() { cb(nil, err) })
+		}
+	}()
+	return nil
+}
+
+type conn struct {
+	gc       gn.Conn
+	l        *loop
+	ctx      any
+	remote   net.Addr
+	iov      [2][]byte
+	full     bool
+	closed   bool
+	notified bool
+	detached bool
+}
+
+func (c *conn) Peek() []byte {
+	b, _ := c.gc.Peek(-1)
+	return b
+}
+
+// Discard guards n <= 0: gnet treats it as "discard everything".
+func (c *conn) Discard(n int) {
+	if n > 0 {
+		_, _ = c.gc.Discard(n)
+	}
+}
+
+func (c *conn) Write(p []byte) error {
+	if c.closed {
+		return engine.ErrClosed
+	}
+	_, err := c.gc.Write(p)
+	return err
+}
+
+func (c *conn) Write2(a, b []byte) error {
+	if c.closed {
+		return engine.ErrClosed
+	}
+	if len(b) == 0 {
+		_, err := c.gc.Write(a)
+		return err
+	}
+	c.iov[0], c.iov[1] = a, b
+	_, err := c.gc.Writev(c.iov[:])
+	c.iov[0], c.iov[1] = nil, nil
+	return err
+}
+
+func (c *conn) OutboundBuffered() int { return c.gc.OutboundBuffered() }
+func (c *conn) PauseRead(bool) error  { return engine.ErrNotSupported }
+func (c *conn) Loop() engine.Loop     { return c.l }
+func (c *conn) Context() any          { return c.ctx }
+func (c *conn) SetContext(v any)      { c.ctx = v }
+func (c *conn) RemoteAddr() net.Addr  { return c.remote }
+func (c *conn) Fd() int               { return c.gc.Fd() }
+func (c *conn) CloseWrite() error     { return errors.Join(c.gc.Flush(), shutdownWrite(c.gc.Fd())) }
+func (c *conn) String() string        { return fmt.Sprintf("gnet-conn(fd=%d)", c.gc.Fd()) }
+func (c *conn) Close() error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	// The loop-side close is synchronous; gn.Conn.Close would queue a task instead.
+	return c.l.el.Close(c.gc)
+}
+
+func (c *conn) Detach() (net.Conn, []byte, error) {
+	if c.closed {
+		return nil, nil, engine.ErrClosed
+	}
+	if err := c.gc.Flush(); err != nil {
+		return nil, nil, err
+	}
+	if c.gc.OutboundBuffered() > 0 {
+		// gnet would flush these after we leave; a blocking conn must own them instead.
+		return nil, nil, fmt.Errorf("engine/gnet: detach with %d bytes still queued", c.gc.OutboundBuffered())
+	}
+	fd, err := c.gc.Dup()
+	if err != nil {
+		return nil, nil, err
+	}
+	f := os.NewFile(uintptr(fd), "detached")
+	nc, err := net.FileConn(f)
+	_ = f.Close()
+	if err != nil {
+		return nil, nil, err
+	}
+	pending := append([]byte(nil), c.Peek()...)
+	c.detached = true
+	c.closed = true
+	_ = c.l.el.Close(c.gc)
+	return nc, pending, nil
+}
+
+// quietLogger keeps gnet's informational chatter out of the gateway's output; its errors still
+// reach stderr.
+type quietLogger struct{}
+
+func (quietLogger) Debugf(string, ...any) {}
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Warnf(string, ...any)  {}
+func (quietLogger) Errorf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "engine/gnet: "+format+"\n", args...)
+}
+func (quietLogger) Fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "engine/gnet: "+format+"\n", args...)
+	os.Exit(1)
+}

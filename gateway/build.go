@@ -1,0 +1,140 @@
+package gateway
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/sluice-gw/sluice/config"
+	"github.com/sluice-gw/sluice/http1"
+	"github.com/sluice-gw/sluice/proxy"
+	"github.com/sluice-gw/sluice/routing"
+)
+
+// targetIDs gives every upstream address a dense ID for the life of the process, so that a
+// reload keeps the per-loop pools (and their warm connections) of unchanged targets.
+type targetIDs struct {
+	mu  sync.Mutex
+	ids map[string]int
+}
+
+func (t *targetIDs) id(addr string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ids == nil {
+		t.ids = make(map[string]int)
+	}
+	id, ok := t.ids[addr]
+	if !ok {
+		id = len(t.ids)
+		t.ids[addr] = id
+	}
+	return id
+}
+
+// build turns a validated configuration into the immutable snapshot the loops read. It runs
+// off the hot path (start and reload); the loops see the result through one atomic pointer.
+func build(c *config.Config, ids *targetIDs, version uint64, obs proxy.Observer) (*proxy.Snapshot, error) {
+	ups := make(map[string]*proxy.Upstream, len(c.Upstreams))
+	for _, u := range c.Upstreams {
+		pu := &proxy.Upstream{
+			Name:            u.Name,
+			ConnectTimeout:  u.ConnectTimeout.Duration(),
+			ResponseTimeout: u.ResponseTimeout.Duration(),
+			ReadTimeout:     u.ReadTimeout.Duration(),
+			Retries:         u.Retries,
+			MaxIdle:         u.Pool.MaxIdle,
+			MaxConns:        u.Pool.MaxConnections,
+			IdleTimeout:     u.Pool.IdleTimeout.Duration(),
+		}
+		for _, t := range u.Targets {
+			pu.Targets = append(pu.Targets, &proxy.Target{ID: ids.id(t.Address), Addr: t.Address, Weight: t.Weight, Upstream: pu})
+		}
+		ups[u.Name] = pu
+	}
+	specs := make([]routing.Spec, 0, len(c.Routes))
+	for i, r := range c.Routes {
+		up := ups[r.Upstream]
+		if up == nil {
+			return nil, fmt.Errorf("%s: routes[%d].upstream: unknown upstream %q", c.File, i, r.Upstream)
+		}
+		pr := &proxy.Route{
+			Name:      r.Name,
+			Index:     i,
+			Upstream:  up,
+			Timeout:   r.Timeout.Duration(),
+			MaxBody:   int64(r.MaxBody),
+			ReqEdits:  edits(r.RequestHeaders),
+			RespEdits: edits(r.ResponseHeaders),
+		}
+		if pr.MaxBody == 0 {
+			pr.MaxBody = -1 // the route inherited http.max_body already; 0 there means unlimited
+		}
+		spec := routing.Spec{
+			Name:         r.Name,
+			Host:         r.Match.Host,
+			Path:         r.Match.Path,
+			PathPrefix:   r.Match.PathPrefix,
+			PathTemplate: r.Match.PathTemplate,
+			Methods:      r.Match.Methods,
+			Target:       pr,
+		}
+		for _, h := range r.Match.Headers {
+			spec.Headers = append(spec.Headers, routing.HeaderMatch{Name: h.Name, Value: h.Value})
+		}
+		for _, q := range r.Match.Query {
+			spec.Query = append(spec.Query, routing.HeaderMatch{Name: q.Name, Value: q.Value})
+		}
+		switch {
+		case r.StripPrefix != "":
+			spec.Rewrite.StripPrefix = true
+		case r.Rewrite != "" && r.Match.PathTemplate != "":
+			spec.Rewrite.ReplacePath = r.Rewrite
+		case r.Rewrite != "" && r.Match.PathPrefix != "":
+			spec.Rewrite.ReplacePrefix = r.Rewrite
+		case r.Rewrite != "":
+			spec.Rewrite.ReplacePath = r.Rewrite
+		}
+		specs = append(specs, spec)
+	}
+	table, err := routing.Build(specs)
+	if err != nil {
+		return nil, fmt.Errorf("%s: routes: %w", c.File, err)
+	}
+	snap := &proxy.Snapshot{
+		Version: version,
+		Routes:  table,
+		Limits: http1.Limits{
+			MaxRequestLine: int(c.HTTP.MaxRequestLine),
+			MaxHeaderBytes: int(c.HTTP.MaxHeaderBytes),
+			MaxHeaders:     c.HTTP.MaxHeaders,
+		},
+		HeaderReadTimeout: c.HTTP.HeaderReadTimeout.Duration(),
+		IdleTimeout:       c.HTTP.IdleTimeout.Duration(),
+		MaxBody:           int64(c.HTTP.MaxBody),
+		Trusted:           c.HTTP.TrustedProxies,
+		Observer:          obs,
+	}
+	if c.HTTP.Via != "" {
+		snap.Via = []byte(c.HTTP.Via)
+	}
+	return snap, nil
+}
+
+// edits converts configured header operations into the writer's form, built once.
+func edits(ops config.HeaderOps) *http1.HeaderEdits {
+	if ops.Empty() {
+		return nil
+	}
+	e := &http1.HeaderEdits{}
+	for _, name := range ops.Remove {
+		e.Remove = append(e.Remove, []byte(strings.TrimSpace(name)))
+	}
+	for _, h := range ops.Set {
+		e.Set = append(e.Set, http1.Field{Name: []byte(h.Name), Value: []byte(h.Value)})
+	}
+	for _, h := range ops.Add {
+		e.Add = append(e.Add, http1.Field{Name: []byte(h.Name), Value: []byte(h.Value)})
+	}
+	return e
+}

@@ -1,0 +1,151 @@
+// Package gateway assembles Sluice: it builds the routing and upstream snapshot from a
+// configuration, runs proxy sessions on the engine's loops, reloads configurations atomically
+// and shuts down gracefully.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluice-gw/sluice/config"
+	"github.com/sluice-gw/sluice/engine"
+	gnetengine "github.com/sluice-gw/sluice/engine/gnet"
+	"github.com/sluice-gw/sluice/proxy"
+)
+
+// Gateway is a running Sluice instance.
+type Gateway struct {
+	snap    atomic.Pointer[proxy.Snapshot]
+	d       *driver
+	srv     engine.Server
+	ids     targetIDs
+	version atomic.Uint64
+
+	mu      sync.Mutex // serializes reloads
+	conf    *config.Config
+	started time.Time
+	obs     proxy.Observer
+}
+
+// Options tune a Gateway beyond its configuration.
+type Options struct {
+	// Observer sees every finished exchange (metrics, access log). May be nil.
+	Observer proxy.Observer
+}
+
+// Starters maps the engine names of the configuration to backends. Linux builds add "epoll".
+var Starters = map[string]func(h engine.Handler, addrs []string, o engine.Options) (engine.Server, error){
+	config.EngineGnet: gnetengine.Start,
+}
+
+// Start builds the configuration and starts listening.
+func Start(c *config.Config, o Options) (*Gateway, error) {
+	g := &Gateway{conf: c, started: time.Now(), obs: o.Observer}
+	snap, err := build(c, &g.ids, g.version.Add(1), g.obs)
+	if err != nil {
+		return nil, err
+	}
+	g.snap.Store(snap)
+	g.d = &driver{cfg: &g.snap, proto: "http"}
+	start, ok := Starters[c.Engine]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", engine.ErrUnknownKind, c.Engine)
+	}
+	loops := c.Loops
+	if loops <= 0 {
+		loops = runtime.NumCPU()
+	}
+	addrs := make([]string, len(c.Listen))
+	for i, l := range c.Listen {
+		addrs[i] = l.Address
+	}
+	srv, err := start(g.d, addrs, engine.Options{Loops: loops})
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	g.srv = srv
+	return g, nil
+}
+
+// Config returns the configuration in force.
+func (g *Gateway) Config() *config.Config {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.conf
+}
+
+// Version is the configuration generation, 1 at start and +1 per successful reload.
+func (g *Gateway) Version() uint64 { return g.snap.Load().Version }
+
+// Started is when the gateway started.
+func (g *Gateway) Started() time.Time { return g.started }
+
+// Connections is the number of open client connections.
+func (g *Gateway) Connections() int64 { return g.d.conns.Load() }
+
+// Addrs are the listeners' addresses.
+func (g *Gateway) Addrs() []net.Addr { return g.srv.Addrs() }
+
+// Snapshot is the configuration snapshot the loops use now.
+func (g *Gateway) Snapshot() *proxy.Snapshot { return g.snap.Load() }
+
+// ErrListenChange is returned by Reload when the new configuration changes the listeners or the
+// engine, which needs a restart (or a binary upgrade).
+var ErrListenChange = errors.New("gateway: listeners and engine cannot change on reload")
+
+// Reload swaps in a new configuration. It is built and validated before the swap; on any
+// error the old one keeps serving. Requests in flight finish on the snapshot they started
+// with; idle keep-alive connections and the pools of unchanged targets stay.
+func (g *Gateway) Reload(c *config.Config) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !sameListeners(g.conf, c) {
+		return ErrListenChange
+	}
+	snap, err := build(c, &g.ids, g.version.Load()+1, g.obs)
+	if err != nil {
+		return err
+	}
+	g.version.Add(1)
+	g.snap.Store(snap)
+	g.conf = c
+	return nil
+}
+
+func sameListeners(a, b *config.Config) bool {
+	if a.Engine != b.Engine || a.Loops != b.Loops || len(a.Listen) != len(b.Listen) {
+		return false
+	}
+	for i := range a.Listen {
+		if a.Listen[i].Address != b.Listen[i].Address {
+			return false
+		}
+	}
+	return true
+}
+
+// Shutdown stops accepting, lets in-flight exchanges finish, closes idle connections and stops
+// the loops. Connections still busy when ctx ends are closed.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	_ = g.srv.StopAccepting() // gnet cannot: new connections are then served and closed when idle
+	g.d.draining.Store(true)
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for g.d.conns.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return errors.Join(fmt.Errorf("gateway: %d connections still open at the shutdown deadline", g.d.conns.Load()), g.srv.Stop())
+		case <-t.C:
+		}
+	}
+	return g.srv.Stop()
+}
+
+// Wait blocks until the engine stopped.
+func (g *Gateway) Wait() error { return g.srv.Wait() }

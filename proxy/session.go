@@ -1,0 +1,889 @@
+package proxy
+
+import (
+	"errors"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluice-gw/sluice/http1"
+	"github.com/sluice-gw/sluice/routing"
+)
+
+type phase uint8
+
+const (
+	phaseHead     phase = iota // waiting for or reading a request head
+	phaseConnect               // head parsed; waiting for an upstream connection
+	phaseExchange              // request and response streaming
+	phaseTunnel                // after 101 Switching Protocols: bytes relayed both ways
+	phaseLinger                // answered and half-closed; discarding input until the client closes
+	phaseClosed
+)
+
+type timerKind uint8
+
+const (
+	timerNone     timerKind = iota
+	timerIdle               // keep-alive idle, nothing buffered: close quietly
+	timerHeader             // a head is arriving too slowly: 408
+	timerResponse           // no response head from the upstream: 504
+	timerRead               // the response body stalled: abort
+	timerLinger             // half-closed after an answer: close
+)
+
+const (
+	// highWater is the outbound backlog above which a stream stops consuming its source; the
+	// destination's OnWritable resumes it.
+	highWater = 256 << 10
+	// inboundCap is the unconsumed inbound backlog above which reading from a peer pauses, so
+	// that TCP backpressure, not memory, absorbs a fast sender.
+	inboundCap = 64 << 10
+	// lingerTime bounds how long a half-closed connection waits for the client's FIN.
+	lingerTime = 5 * time.Second
+)
+
+// Session is the proxy state of one downstream connection. It is reused for every request on
+// that connection and allocates nothing per request once its buffers have grown.
+type Session struct {
+	io       IO
+	cfg      *atomic.Pointer[Snapshot]
+	snap     *Snapshot
+	peer     netip.Addr
+	clientIP []byte
+	proto    []byte
+
+	phase phase
+	timer timerKind
+	dl    int64 // deadline of timer, loop clock
+
+	req       http1.Request
+	resp      http1.Response
+	reqChunk  http1.ChunkedDecoder
+	respChunk http1.ChunkedDecoder
+	ropts     http1.RequestOptions
+	wopts     http1.ResponseOptions
+
+	// The current exchange.
+	route           *Route
+	target          *Target
+	method          http1.Method
+	minor           int
+	clientKeepAlive bool
+	upgrade         bool
+	reqFraming      http1.Framing
+	reqRemain       int64
+	maxBody         int64
+	reqDone         bool
+	respFraming     http1.Framing
+	respRemain      int64
+	respHeadDone    bool
+	respDone        bool
+	dechunk         bool // chunked response to an HTTP/1.0 client: send the data, close-delimited
+	upKeepAlive     bool
+	upHeld          bool
+	reused          bool
+	retried         bool
+	sentAt          int64
+	clientPaused    bool
+	upPaused        bool
+
+	head    []byte // the upstream request head, kept until the response starts (retries)
+	out     []byte // response head or error answer under construction
+	pending []byte // a response head not yet written (joined with the first body bytes)
+	match   routing.Match
+	hdrs    requestHeaders
+	upPath  []byte // path sent upstream
+	methodB []byte
+	rec     Record
+}
+
+// NewSession starts the state of a new downstream connection from peer. proto is "http" or
+// "https" (X-Forwarded-Proto).
+func NewSession(io IO, cfg *atomic.Pointer[Snapshot], peer netip.Addr, proto string) *Session {
+	s := &Session{io: io, cfg: cfg, peer: peer.Unmap(), proto: []byte(proto)}
+	s.clientIP = s.peer.AppendTo(nil)
+	s.armIdle()
+	return s
+}
+
+// Closed reports whether the session is over; the driver then forgets it.
+func (s *Session) Closed() bool { return s.phase == phaseClosed }
+
+// Deadline is the loop time at which OnTimer must be called, 0 for none.
+func (s *Session) Deadline() int64 {
+	if s.timer == timerNone {
+		return 0
+	}
+	return s.dl
+}
+
+// Idle reports whether the connection sits between requests with nothing buffered, so that a
+// graceful shutdown may close it.
+func (s *Session) Idle() bool {
+	return s.phase == phaseHead && s.timer == timerIdle
+}
+
+func (s *Session) arm(k timerKind, d time.Duration) {
+	if d <= 0 {
+		s.timer = timerNone
+		return
+	}
+	s.timer = k
+	s.dl = s.io.Now() + int64(d)
+}
+
+func (s *Session) armIdle() {
+	snap := s.cfg.Load()
+	s.arm(timerIdle, snap.IdleTimeout)
+}
+
+// OnClientData is called when client bytes are buffered.
+func (s *Session) OnClientData() {
+	switch s.phase {
+	case phaseHead:
+		s.readHead()
+	case phaseExchange:
+		s.forwardRequestBody()
+	case phaseTunnel:
+		s.relay(true, true)
+	case phaseLinger:
+		s.io.ClientDiscard(len(s.io.ClientPeek()))
+	}
+	s.flow()
+}
+
+// OnClientWritable is called when the client's outbound backlog drained.
+func (s *Session) OnClientWritable() {
+	switch s.phase {
+	case phaseExchange:
+		if s.respHeadDone && !s.respDone {
+			s.forwardResponseBody(true)
+		}
+	case phaseTunnel:
+		s.relay(false, true)
+	}
+	s.flow()
+}
+
+// OnClientClosed is called when the client connection is gone.
+func (s *Session) OnClientClosed() {
+	if s.phase == phaseClosed {
+		return
+	}
+	if s.phase == phaseExchange || s.phase == phaseConnect || s.phase == phaseTunnel {
+		// Half-read upstream connections never go back to the pool.
+		if s.rec.Status == 0 {
+			s.rec.Status = 499 // the client went away before the answer (NGINX's convention)
+			s.rec.Error = "client closed"
+		}
+		s.endExchange(false)
+	}
+	s.phase = phaseClosed
+	s.timer = timerNone
+}
+
+// OnUpstreamReady hands the session the connection it asked for.
+func (s *Session) OnUpstreamReady(reused bool) {
+	if s.phase != phaseConnect {
+		s.io.UpstreamRelease(true)
+		return
+	}
+	s.upHeld = true
+	s.reused = reused
+	s.rec.Reused = reused
+	s.phase = phaseExchange
+	s.sentAt = s.io.Now()
+	n, done, err := s.requestBody(s.io.ClientPeek())
+	if err != nil {
+		s.failRequestBody(err)
+		return
+	}
+	if err := s.io.UpstreamWrite(s.head, s.io.ClientPeek()[:n]); err != nil {
+		s.upstreamGone()
+		return
+	}
+	s.io.ClientDiscard(n)
+	s.rec.BytesIn += int64(n)
+	s.reqDone = done
+	s.arm(timerResponse, s.responseTimeout())
+	s.flow()
+}
+
+// OnUpstreamFailed reports that no connection could be had: refused, unreachable, timed out
+// or over the pool's limit.
+func (s *Session) OnUpstreamFailed(err error) {
+	if s.phase != phaseConnect {
+		return
+	}
+	switch {
+	case errors.Is(err, ErrPoolFull):
+		s.fail(503, "upstream connection limit")
+	case isTimeout(err):
+		s.fail(504, "upstream connect timeout")
+	default:
+		s.fail(502, "upstream connect failed")
+	}
+	s.flow()
+}
+
+// OnUpstreamData is called when upstream bytes are buffered.
+func (s *Session) OnUpstreamData() {
+	switch s.phase {
+	case phaseExchange:
+		if !s.respHeadDone {
+			s.readResponseHead()
+		}
+		if s.phase == phaseExchange && s.respHeadDone && !s.respDone {
+			s.forwardResponseBody(true)
+		}
+	case phaseTunnel:
+		s.relay(false, true)
+	}
+	s.flow()
+}
+
+// OnUpstreamWritable is called when the upstream's outbound backlog drained.
+func (s *Session) OnUpstreamWritable() {
+	switch s.phase {
+	case phaseExchange:
+		s.forwardRequestBody()
+	case phaseTunnel:
+		s.relay(true, true)
+	}
+	s.flow()
+}
+
+// OnUpstreamClosed is called when the upstream connection closed or failed. Its buffered bytes
+// are still readable through UpstreamPeek during this call.
+func (s *Session) OnUpstreamClosed() {
+	if !s.upHeld {
+		return
+	}
+	s.upKeepAlive = false
+	switch s.phase {
+	case phaseExchange:
+		if !s.respHeadDone {
+			s.readResponseHead() // a complete head may sit in the buffer
+		}
+		switch {
+		case s.phase != phaseExchange:
+		case !s.respHeadDone:
+			s.upstreamGone()
+		case s.respFraming == http1.FramingClose:
+			// The close is the end of this body (RFC 9112 6.3 rule 8).
+			s.forwardResponseBody(false)
+			s.respDone = true
+			s.clientKeepAlive = false
+			s.finish()
+		default:
+			if !s.respDone {
+				s.forwardResponseBody(false)
+			}
+			if !s.respDone && s.phase == phaseExchange {
+				// A truncated body must never look complete: drop the client too.
+				s.rec.Error = "upstream closed mid-response"
+				s.abort()
+			}
+		}
+	case phaseTunnel:
+		s.relay(false, false)
+		s.endExchange(false)
+		s.lingerClose()
+	}
+	if s.phase != phaseClosed {
+		s.flow()
+	}
+}
+
+// OnTimer fires the session's deadline.
+func (s *Session) OnTimer(now int64) {
+	if s.timer == timerNone || now < s.dl {
+		return
+	}
+	k := s.timer
+	s.timer = timerNone
+	switch k {
+	case timerIdle:
+		s.io.ClientClose()
+		s.phase = phaseClosed
+	case timerHeader:
+		s.phase = phaseConnect // so fail() answers and closes
+		s.clientKeepAlive = false
+		s.fail(408, "request header timeout")
+	case timerResponse:
+		s.fail(504, "upstream timeout")
+	case timerRead:
+		s.rec.Error = "upstream read timeout"
+		s.abort()
+	case timerLinger:
+		s.io.ClientClose()
+		s.phase = phaseClosed
+	}
+	if s.phase != phaseClosed {
+		s.flow()
+	}
+}
+
+// readHead parses buffered requests and starts their exchanges; pipelined requests are taken
+// one at a time, in order.
+func (s *Session) readHead() {
+	buf := s.io.ClientPeek()
+	if len(buf) == 0 {
+		s.armIdle()
+		return
+	}
+	snap := s.cfg.Load()
+	s.req.Limits = snap.Limits
+	n, err := http1.ParseRequest(buf, &s.req)
+	if err == http1.ErrNeedMore {
+		if s.timer != timerHeader {
+			s.arm(timerHeader, snap.HeaderReadTimeout)
+		}
+		return
+	}
+	s.snap = snap
+	s.rec = Record{Start: s.io.Now(), ClientIP: s.clientIP}
+	s.phase = phaseConnect
+	if err != nil {
+		s.clientKeepAlive = false
+		s.reqDone = false
+		status := 400
+		var pe *http1.Error
+		if errors.As(err, &pe) {
+			status = pe.Status
+		}
+		s.fail(status, errReason(err))
+		return
+	}
+	s.beginExchange(n)
+}
+
+func errReason(err error) string {
+	var pe *http1.Error
+	if errors.As(err, &pe) {
+		return pe.Reason
+	}
+	return err.Error()
+}
+
+func (s *Session) beginExchange(n int) {
+	r := &s.req
+	snap := s.snap
+	s.method = r.MethodID()
+	s.minor = r.Minor()
+	s.clientKeepAlive = r.KeepAlive()
+	s.methodB = append(s.methodB[:0], r.Method()...)
+	s.rec.Method = s.methodB
+	s.reqFraming = r.Framing()
+	s.reqRemain = r.ContentLength()
+	s.reqDone = s.reqFraming == http1.FramingNone
+	s.reqChunk.Reset()
+	s.respChunk.Reset()
+	s.resp.Reset()
+
+	if s.method == http1.MethodConnect {
+		// A reverse proxy opens no tunnels (RFC 9110 9.3.6 is for forward proxies).
+		s.io.ClientDiscard(n)
+		s.fail(405, "connect not allowed")
+		return
+	}
+	path := r.Path()
+	if r.TargetForm() == http1.FormAsterisk {
+		path = slash
+	}
+	s.hdrs.r = r
+	ok, err := snap.Routes.Lookup(&s.match, r.Host(), r.Method(), path, r.Query(), &s.hdrs)
+	s.rec.Path = s.match.Path()
+	if err != nil {
+		s.io.ClientDiscard(n)
+		s.fail(400, "bad path")
+		return
+	}
+	if !ok {
+		s.io.ClientDiscard(n)
+		s.fail(404, "no route")
+		return
+	}
+	route := s.match.Route().Target().(*Route)
+	s.route = route
+	s.rec.Route = route
+	s.maxBody = route.MaxBody
+	if s.maxBody == 0 {
+		s.maxBody = snap.MaxBody
+	}
+	if s.maxBody > 0 && s.reqRemain > s.maxBody {
+		s.io.ClientDiscard(n)
+		s.fail(413, "request body too large")
+		return
+	}
+	up := route.Upstream
+	var t *Target
+	if up.Balancer != nil {
+		t = up.Balancer.Pick(0, 0)
+	} else {
+		t = up.roundRobin()
+	}
+	if t == nil {
+		s.io.ClientDiscard(n)
+		s.fail(503, "no available target")
+		return
+	}
+	s.target = t
+	s.rec.Target = t
+	t.InFlight.Add(1)
+	s.upgrade = len(r.Upgrade()) > 0 && r.ConnectionHas("upgrade")
+
+	o := &s.ropts
+	o.Path = nil
+	if r.TargetForm() != http1.FormAsterisk {
+		s.upPath = s.match.AppendUpstreamPath(s.upPath[:0])
+		o.Path = s.upPath
+	}
+	o.ClientIP = s.clientIP
+	o.ReplaceForwarded = !snap.Trusts(s.peer)
+	o.Proto = s.proto
+	o.Via = snap.Via
+	o.Edits = route.ReqEdits
+	o.Upgrade = s.upgrade
+	s.head = http1.AppendRequestHead(s.head[:0], r, o)
+	s.rec.BytesIn = int64(n)
+	s.io.ClientDiscard(n)
+	s.req.Reset() // its views pointed into the bytes just discarded
+	s.timer = timerNone
+	s.io.UpstreamAcquire(t, false)
+}
+
+var slash = []byte("/")
+
+// requestHeaders lets the router read header conditions from the parsed request.
+type requestHeaders struct{ r *http1.Request }
+
+func (h *requestHeaders) Header(name string) ([]byte, bool) {
+	v := h.r.Peek(name)
+	return v, v != nil
+}
+
+func (s *Session) responseTimeout() time.Duration {
+	if s.route != nil && s.route.Timeout > 0 {
+		return s.route.Timeout
+	}
+	if s.route != nil {
+		return s.route.Upstream.ResponseTimeout
+	}
+	return 0
+}
+
+// requestBody returns how many of the buffered client bytes belong to the request body (raw,
+// chunk framing included) and whether the body ends within them.
+func (s *Session) requestBody(p []byte) (n int, done bool, err error) {
+	switch s.reqFraming {
+	case http1.FramingLength:
+		k := int64(len(p))
+		if k > s.reqRemain {
+			k = s.reqRemain
+		}
+		s.reqRemain -= k
+		return int(k), s.reqRemain == 0, nil
+	case http1.FramingChunked:
+		for n < len(p) && !s.reqChunk.Done() {
+			m, _, err := s.reqChunk.Decode(p[n:])
+			n += m
+			if err != nil {
+				return n, false, err
+			}
+			if m == 0 {
+				break
+			}
+		}
+		if s.maxBody > 0 && s.reqChunk.BodyLen() > s.maxBody {
+			return n, false, errBodyTooLarge
+		}
+		return n, s.reqChunk.Done(), nil
+	}
+	return 0, true, nil
+}
+
+var errBodyTooLarge = errors.New("proxy: request body too large")
+
+func (s *Session) forwardRequestBody() {
+	if s.reqDone || !s.upHeld || s.io.UpstreamOutbound() > highWater {
+		return
+	}
+	p := s.io.ClientPeek()
+	if len(p) == 0 {
+		return
+	}
+	n, done, err := s.requestBody(p)
+	if err != nil {
+		s.failRequestBody(err)
+		return
+	}
+	if n > 0 {
+		if err := s.io.UpstreamWrite(p[:n], nil); err != nil {
+			s.upstreamGone()
+			return
+		}
+		s.io.ClientDiscard(n)
+		s.rec.BytesIn += int64(n)
+	}
+	if done {
+		s.reqDone = true
+		if s.respDone {
+			s.finish()
+		}
+	}
+}
+
+func (s *Session) failRequestBody(err error) {
+	s.clientKeepAlive = false
+	if errors.Is(err, errBodyTooLarge) {
+		s.fail(413, "request body too large")
+		return
+	}
+	s.fail(400, errReason(err))
+}
+
+func (s *Session) readResponseHead() {
+	for {
+		p := s.io.UpstreamPeek()
+		if len(p) == 0 {
+			return
+		}
+		n, err := http1.ParseResponse(p, &s.resp)
+		if err == http1.ErrNeedMore {
+			return
+		}
+		if err != nil {
+			s.fail(502, "bad upstream response")
+			return
+		}
+		st := s.resp.Status()
+		if st < 200 && st != 101 {
+			// Interim responses (100 Continue, 103 Early Hints) pass through to HTTP/1.1 clients
+			// (RFC 9110 15.2); an HTTP/1.0 client must not see them.
+			if s.minor >= 1 {
+				s.wopts = http1.ResponseOptions{Via: s.snap.Via}
+				s.out = http1.AppendResponseHead(s.out[:0], &s.resp, &s.wopts)
+				if s.io.ClientWrite(s.out, nil) != nil {
+					s.abort()
+					return
+				}
+			}
+			s.io.UpstreamDiscard(n)
+			s.resp.Reset()
+			continue
+		}
+		s.rec.Status = st
+		s.rec.UpstreamRTT = s.io.Now() - s.sentAt
+		if st == 101 {
+			if !s.upgrade {
+				s.fail(502, "unsolicited protocol switch")
+				return
+			}
+			s.wopts = http1.ResponseOptions{Via: s.snap.Via, Edits: s.route.RespEdits, Upgrade: true}
+			s.out = http1.AppendResponseHead(s.out[:0], &s.resp, &s.wopts)
+			s.io.UpstreamDiscard(n)
+			s.resp.Reset()
+			s.respHeadDone = true
+			s.phase = phaseTunnel
+			s.timer = timerNone
+			if s.io.ClientWrite(s.out, nil) != nil {
+				s.abort()
+				return
+			}
+			s.rec.BytesOut += int64(len(s.out))
+			s.relay(true, true)
+			s.relay(false, true)
+			return
+		}
+		s.respHeadDone = true
+		s.respFraming = s.resp.Framing(s.method)
+		s.respRemain = s.resp.ContentLength()
+		s.upKeepAlive = s.resp.KeepAlive() && s.respFraming != http1.FramingClose
+		s.dechunk = s.respFraming == http1.FramingChunked && s.minor == 0
+		if s.respFraming == http1.FramingClose || s.dechunk || !s.reqDone {
+			// The client learns the end of this body only from the close, or the rest of its
+			// request body would be left unread: either way the connection ends here.
+			s.clientKeepAlive = false
+		}
+		s.wopts = http1.ResponseOptions{Via: s.snap.Via, Edits: s.route.RespEdits, Close: !s.clientKeepAlive, KeepAlive: s.minor == 0, Dechunk: s.dechunk}
+		s.out = http1.AppendResponseHead(s.out[:0], &s.resp, &s.wopts)
+		s.pending = s.out
+		s.io.UpstreamDiscard(n)
+		s.resp.Reset()
+		s.arm(timerRead, s.route.Upstream.ReadTimeout)
+		return
+	}
+}
+
+// forwardResponseBody moves buffered response bytes to the client; bounded, only while the
+// client's backlog allows (unbounded when the upstream closed: what is left is at most
+// inboundCap and must not be lost).
+func (s *Session) forwardResponseBody(bounded bool) {
+	if bounded && s.io.ClientOutbound() > highWater {
+		return
+	}
+	p := s.io.UpstreamPeek()
+	n, done := 0, false
+	switch s.respFraming {
+	case http1.FramingNone:
+		done = true
+	case http1.FramingLength:
+		k := int64(len(p))
+		if k > s.respRemain {
+			k = s.respRemain
+		}
+		n = int(k)
+		s.respRemain -= k
+		done = s.respRemain == 0
+	case http1.FramingChunked:
+		if s.dechunk {
+			s.forwardDechunked(p)
+			return
+		}
+		for n < len(p) && !s.respChunk.Done() {
+			m, _, err := s.respChunk.Decode(p[n:])
+			n += m
+			if err != nil {
+				s.rec.Error = "bad upstream chunked body"
+				s.abort()
+				return
+			}
+			if m == 0 {
+				break
+			}
+		}
+		done = s.respChunk.Done()
+	case http1.FramingClose:
+		n = len(p)
+	}
+	if len(s.pending) > 0 || n > 0 {
+		if err := s.io.ClientWrite(s.pending, p[:n]); err != nil {
+			s.abort()
+			return
+		}
+		s.rec.BytesOut += int64(len(s.pending) + n)
+		s.pending = nil
+		s.io.UpstreamDiscard(n)
+		if n > 0 {
+			s.arm(timerRead, s.route.Upstream.ReadTimeout)
+		}
+	}
+	if done {
+		s.respDone = true
+		s.finish()
+	}
+}
+
+// forwardDechunked sends a chunked body's data alone, for HTTP/1.0 clients.
+func (s *Session) forwardDechunked(p []byte) {
+	n := 0
+	for n < len(p) && !s.respChunk.Done() {
+		m, data, err := s.respChunk.Decode(p[n:])
+		if err != nil {
+			s.rec.Error = "bad upstream chunked body"
+			s.abort()
+			return
+		}
+		if len(s.pending) > 0 || len(data) > 0 {
+			if s.io.ClientWrite(s.pending, data) != nil {
+				s.abort()
+				return
+			}
+			s.rec.BytesOut += int64(len(s.pending) + len(data))
+			s.pending = nil
+		}
+		n += m
+		if m == 0 {
+			break
+		}
+	}
+	s.io.UpstreamDiscard(n)
+	if s.respChunk.Done() {
+		s.respDone = true
+		s.finish()
+	}
+}
+
+// relay moves tunnel bytes one way: client to upstream when up, else upstream to client;
+// bounded by the destination's backlog unless the source is closing.
+func (s *Session) relay(up, bounded bool) {
+	if up {
+		if bounded && s.io.UpstreamOutbound() > highWater {
+			return
+		}
+		if p := s.io.ClientPeek(); len(p) > 0 {
+			if s.io.UpstreamWrite(p, nil) != nil {
+				return
+			}
+			s.rec.BytesIn += int64(len(p))
+			s.io.ClientDiscard(len(p))
+		}
+		return
+	}
+	if bounded && s.io.ClientOutbound() > highWater {
+		return
+	}
+	if p := s.io.UpstreamPeek(); len(p) > 0 {
+		if s.io.ClientWrite(p, nil) != nil {
+			return
+		}
+		s.rec.BytesOut += int64(len(p))
+		s.io.UpstreamDiscard(len(p))
+	}
+}
+
+// upstreamGone handles an upstream connection that failed before a response head arrived.
+func (s *Session) upstreamGone() {
+	s.upHeld = false
+	s.io.UpstreamRelease(false)
+	if s.canRetry() {
+		s.retried = true
+		s.rec.Retried = true
+		s.phase = phaseConnect
+		s.timer = timerNone
+		s.io.UpstreamAcquire(s.target, true)
+		return
+	}
+	s.fail(502, "upstream closed connection")
+}
+
+// canRetry: only an idempotent request without a body, sent on a reused keep-alive connection
+// that closed before any response byte, is sent again (the upstream may have closed an idle
+// connection as we wrote, RFC 9112 9.3.1).
+func (s *Session) canRetry() bool {
+	return s.reused && !s.retried && s.method.Idempotent() && s.reqFraming == http1.FramingNone &&
+		s.route != nil && s.route.Upstream.Retries > 0
+}
+
+// fail answers the client with a gateway-made error, when no response byte was sent yet.
+func (s *Session) fail(status int, reason string) {
+	if s.respHeadDone || s.phase == phaseTunnel {
+		s.rec.Error = reason
+		s.abort()
+		return
+	}
+	s.rec.Status = status
+	s.rec.Error = reason
+	closeAfter := !s.clientKeepAlive || !s.reqDone
+	s.endExchange(false)
+	s.out = http1.AppendErrorResponse(s.out[:0], status, reason, closeAfter)
+	s.rec.BytesOut += int64(len(s.out))
+	s.observe()
+	if s.io.ClientWrite(s.out, nil) != nil {
+		s.io.ClientClose()
+		s.phase = phaseClosed
+		return
+	}
+	if closeAfter {
+		s.lingerClose()
+		return
+	}
+	s.next()
+}
+
+// abort drops both connections: used when the response is already under way.
+func (s *Session) abort() {
+	s.endExchange(false)
+	s.observe()
+	s.io.ClientClose()
+	s.phase = phaseClosed
+	s.timer = timerNone
+}
+
+// finish ends a completed exchange: the upstream goes back to the pool when both sides framed
+// their messages cleanly, and the next pipelined request starts.
+func (s *Session) finish() {
+	if !s.reqDone {
+		s.endExchange(false)
+		s.observe()
+		s.lingerClose()
+		return
+	}
+	reuse := s.upKeepAlive && s.upHeld && len(s.io.UpstreamPeek()) == 0
+	s.endExchange(reuse)
+	s.observe()
+	if !s.clientKeepAlive {
+		s.lingerClose()
+		return
+	}
+	s.next()
+}
+
+// endExchange releases the upstream side of the exchange.
+func (s *Session) endExchange(reuse bool) {
+	if s.upHeld {
+		s.upHeld = false
+		s.io.UpstreamRelease(reuse)
+	}
+	if s.upPaused {
+		s.upPaused = false
+	}
+	if s.target != nil {
+		s.target.InFlight.Add(-1)
+		s.target = nil
+	}
+}
+
+func (s *Session) observe() {
+	s.rec.End = s.io.Now()
+	if s.snap != nil && s.snap.Observer != nil {
+		s.snap.Observer.Observe(&s.rec)
+	}
+}
+
+// next resets the exchange and reads the next request, if any is buffered.
+func (s *Session) next() {
+	s.phase = phaseHead
+	s.route = nil
+	s.respHeadDone, s.respDone, s.reqDone = false, false, false
+	s.reused, s.retried, s.upgrade, s.dechunk = false, false, false, false
+	s.pending = nil
+	s.req.Reset()
+	s.resp.Reset()
+	s.readHead()
+}
+
+func (s *Session) lingerClose() {
+	s.phase = phaseLinger
+	s.io.ClientDiscard(len(s.io.ClientPeek()))
+	s.io.ClientCloseWrite()
+	s.arm(timerLinger, lingerTime)
+}
+
+// flow pauses reading from a peer whose unconsumed bytes reached inboundCap and resumes it
+// once they were consumed.
+func (s *Session) flow() {
+	if s.phase == phaseClosed {
+		return
+	}
+	cp := len(s.io.ClientPeek()) >= inboundCap
+	if cp != s.clientPaused {
+		s.clientPaused = cp
+		s.io.ClientPause(cp)
+	}
+	if s.upHeld {
+		up := len(s.io.UpstreamPeek()) >= inboundCap
+		if up != s.upPaused {
+			s.upPaused = up
+			s.io.UpstreamPause(up)
+		}
+	}
+}
+
+// roundRobin picks the next target that is not draining. Lock-free: one atomic add per pick.
+func (u *Upstream) roundRobin() *Target {
+	n := len(u.Targets)
+	if n == 0 {
+		return nil
+	}
+	start := int(u.rr.Add(1))
+	for i := 0; i < n; i++ {
+		t := u.Targets[(start+i)%n]
+		if !t.Draining.Load() {
+			return t
+		}
+	}
+	return nil
+}
