@@ -179,6 +179,16 @@ func Normalize(dst, path []byte) ([]byte, error) {
 		encodedDot := false
 		for i < len(path) && path[i] != '/' {
 			c := path[i]
+			if c < 0x80 && byteClass(pathByteClass[c]) == classKeep {
+				// Fast path: copy a run of bytes that stay as they are.
+				j := i + 1
+				for j < len(path) && path[j] < 0x80 && byteClass(pathByteClass[path[j]]) == classKeep {
+					j++
+				}
+				dst = append(dst, path[i:j]...)
+				i = j
+				continue
+			}
 			if c == '%' {
 				v, _, err := octetAt(path, i)
 				if err != nil {
@@ -211,8 +221,6 @@ func Normalize(dst, path []byte) ([]byte, error) {
 				continue
 			}
 			switch byteClass(pathByteClass[c]) {
-			case classKeep:
-				dst = append(dst, c)
 			case classEncode:
 				dst = append(dst, '%', upperHex[c>>4], upperHex[c&15])
 			case classBackslash:

@@ -100,6 +100,11 @@ type Table struct {
 	exact  map[string]*hostTree // lower-case host
 	wild   map[string]*hostTree // ".example.com" for "*.example.com"
 	any    *hostTree
+
+	// maxWild is the longest wildcard key: suffixes of the request host
+	// longer than it are not looked up, so a host of many labels costs no
+	// more map probes than the configured wildcards can use.
+	maxWild int
 }
 
 // Len returns the number of routes.
@@ -153,8 +158,9 @@ func Build(specs []Spec) (*Table, error) {
 	for _, ht := range t.exact {
 		trees = append(trees, ht)
 	}
-	for _, ht := range t.wild {
+	for key, ht := range t.wild {
 		trees = append(trees, ht)
+		t.maxWild = max(t.maxWild, len(key))
 	}
 	if t.any != nil {
 		trees = append(trees, t.any)
@@ -357,7 +363,7 @@ func (t *Table) Lookup(m *Match, host, method, path, rawQuery []byte, hdr Header
 			// Longer suffixes first: "a.b.example.com" tries
 			// ".b.example.com" before ".example.com". The loop starts at 1
 			// so a wildcard needs at least one non-empty label.
-			for i := 1; i < len(h); i++ {
+			for i := max(1, len(h)-t.maxWild); i < len(h); i++ {
 				if h[i] != '.' {
 					continue
 				}

@@ -142,8 +142,11 @@ type span struct{ start, end int32 }
 // path the request path can follow (a literal edge and the param edge may
 // both match a segment) and keeps the best candidate whose conditions hold,
 // so a more specific template whose conditions fail falls back to the next
-// one. The number of nodes visited depends on the request path and the
-// shape of the trie, never on the number of routes in a node.
+// one. A trie node stands for one sequence of edges, and the request path
+// fixes which segment each depth consumes, so a lookup visits every node at
+// most once: the work is bounded by the trie nodes along the request's
+// segments (in practice a handful of map probes), never by the number of
+// routes.
 type templateSearch struct {
 	path []byte
 	req  request
