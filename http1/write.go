@@ -174,12 +174,22 @@ func editedAway(name []byte, e *HeaderEdits, extra []Field) bool {
 	return false
 }
 
-// connectionOptions reports whether any Connection option names a field, i.e. is something
-// other than close, keep-alive and upgrade. Most heads have none, which spares the per-field
-// scan in listedInConnection.
-func (h *Headers) connectionOptions() bool {
+// connOptions are the Connection options that name fields (RFC 9110 7.6.1: such fields are
+// hop-by-hop), gathered once per head on the stack so that each field is checked against a short
+// list instead of rescanning every Connection line. close, keep-alive and upgrade name no field
+// the writers copy. Past len(names) options (never seen from real clients) it falls back to
+// the rescan, bounded by Limits.MaxHeaders squared; nothing allocates either way.
+type connOptions struct {
+	names [16][]byte
+	n     int
+	many  bool
+	h     *Headers
+}
+
+func (c *connOptions) collect(h *Headers) {
+	c.h = h
 	if h.connection == 0 {
-		return false
+		return
 	}
 	for i := int(h.connection - 1); i < len(h.fields); i++ {
 		if !equalFold(h.Name(i), "connection") {
@@ -192,16 +202,31 @@ func (h *Headers) connectionOptions() bool {
 			if len(e) == 0 || equalFold(e, "close") || equalFold(e, "keep-alive") || equalFold(e, "upgrade") {
 				continue
 			}
+			if c.n == len(c.names) {
+				c.many = true
+				return
+			}
+			c.names[c.n] = e
+			c.n++
+		}
+	}
+}
+
+// lists reports whether name is one of the options.
+func (c *connOptions) lists(name []byte) bool {
+	if c.many {
+		return c.h.listedInConnection(name)
+	}
+	for _, n := range c.names[:c.n] {
+		if fieldNamesEqual(n, name) {
 			return true
 		}
 	}
 	return false
 }
 
-// listedInConnection reports whether name is a Connection option: RFC 9110 7.6.1 makes such a
-// field hop-by-hop. The Connection values are rescanned for each field instead of collected
-// into a set, which would allocate; the cost is bounded by Limits.MaxHeaders squared and only
-// paid when connectionOptions found a field-naming option.
+// listedInConnection reports whether name is a Connection option, rescanning the Connection
+// lines.
 func (h *Headers) listedInConnection(name []byte) bool {
 	for i := int(h.connection - 1); i < len(h.fields); i++ {
 		if !equalFold(h.Name(i), "connection") {

@@ -100,7 +100,8 @@ func AppendRequestHead(dst []byte, r *Request, o *RequestOptions) []byte {
 	dst = append(dst, '\r', '\n')
 
 	upgrade := o.Upgrade && r.Upgrade() != nil
-	listed := h.connectionOptions()
+	var conn connOptions
+	conn.collect(h)
 	xff, xfp := false, false
 	for i := range h.fields {
 		name := h.Name(i)
@@ -111,7 +112,7 @@ func AppendRequestHead(dst []byte, r *Request, o *RequestOptions) []byte {
 			if !upgrade {
 				continue
 			}
-		} else if listed && h.listedInConnection(name) {
+		} else if conn.lists(name) {
 			continue
 		}
 		if editedAway(name, o.Edits, o.ExtraFields) {
@@ -146,7 +147,7 @@ func AppendRequestHead(dst []byte, r *Request, o *RequestOptions) []byte {
 		dst = append(dst, "X-Forwarded-For: "...)
 		sep := false
 		if xff {
-			dst, sep = appendForwardedChain(dst, r, o)
+			dst, sep = appendForwardedChain(dst, h)
 		}
 		if o.ClientIP != nil {
 			if sep {
@@ -175,19 +176,15 @@ func AppendRequestHead(dst []byte, r *Request, o *RequestOptions) []byte {
 
 var xForwardedProto = []byte("X-Forwarded-Proto")
 
-// appendForwardedChain writes the received X-Forwarded-For elements in order, from every line
-// that survived the hop-by-hop and edit rules, and reports whether it wrote any.
-func appendForwardedChain(dst []byte, r *Request, o *RequestOptions) ([]byte, bool) {
-	h := &r.Headers
-	listed := h.connectionOptions()
+// appendForwardedChain writes the received X-Forwarded-For elements in order, from every line,
+// and reports whether it wrote any. The caller has checked that the chain survives the
+// hop-by-hop and edit rules (they apply to every line alike, all having the same name).
+func appendForwardedChain(dst []byte, h *Headers) ([]byte, bool) {
 	wrote := false
 	for i := range h.fields {
 		name := h.Name(i)
 		if len(name) != 15 || !equalFold(name, "x-forwarded-for") {
 			continue
-		}
-		if listed && h.listedInConnection(name) || editedAway(name, o.Edits, o.ExtraFields) {
-			return dst, false // the whole chain goes: every line has the same name
 		}
 		v := h.Value(i)
 		for len(v) > 0 {

@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -224,6 +225,21 @@ func TestAppendRequestHeadRewrites(t *testing.T) {
 				t.Fatalf("re-parse changed method or framing: %q %v", back.Method(), back.Framing())
 			}
 		})
+	}
+}
+
+func TestAppendRequestHeadDropsFieldsNamedByManyConnectionOptions(t *testing.T) {
+	// More options than connOptions holds on the stack: the rescan path must agree.
+	var conn, fields strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&conn, "X-H%d, ", i)
+		fmt.Fprintf(&fields, "X-H%d: v\r\n", i)
+	}
+	in := "GET / HTTP/1.1\r\nHost: a\r\nConnection: " + conn.String() + "close\r\n" + fields.String() + "X-Kept: k\r\n\r\n"
+	r := mustParseRequest(t, in)
+	got := string(AppendRequestHead(nil, r, nil))
+	if want := "GET / HTTP/1.1\r\nHost: a\r\nX-Kept: k\r\n\r\n"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
 	}
 }
 
