@@ -18,43 +18,43 @@ var (
 )
 
 // hostSpecKey validates a Spec.Host and returns its lookup key: the lower-case
-// name for an exact host, or the suffix with its leading dot (".example.com")
-// for a wildcard.
-func hostSpecKey(h string) (key string, wildcard bool, err error) {
+// name for an exact host, or for a wildcard the suffix with its leading dot
+// (".example.com"), which no exact key can start with.
+func hostSpecKey(h string) (key string, err error) {
 	if len(h) > maxHostLen {
-		return "", false, errHostLong
+		return "", errHostLong
 	}
 	h = strings.ToLower(h)
 	if strings.HasPrefix(h, "[") {
 		// IPv6 literal (RFC 3986 3.2.2).
 		end := strings.IndexByte(h, ']')
 		if end < 0 {
-			return "", false, errHostSyntax
+			return "", errHostSyntax
 		}
 		if end != len(h)-1 {
-			return "", false, errHostPort
+			return "", errHostPort
 		}
 		for i := 1; i < end; i++ {
 			c := h[i]
 			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || c == ':' || c == '.') {
-				return "", false, errHostSyntax
+				return "", errHostSyntax
 			}
 		}
-		return h, false, nil
+		return h, nil
 	}
 	if strings.IndexByte(h, ':') >= 0 {
-		return "", false, errHostPort
+		return "", errHostPort
 	}
 	if strings.HasPrefix(h, "*") {
 		if !strings.HasPrefix(h, "*.") || !validDNSName(h[2:]) {
-			return "", false, errHostWildcard
+			return "", errHostWildcard
 		}
-		return h[1:], true, nil
+		return h[1:], nil
 	}
 	if !validDNSName(strings.TrimSuffix(h, ".")) {
-		return "", false, errHostSyntax
+		return "", errHostSyntax
 	}
-	return strings.TrimSuffix(h, "."), false, nil
+	return strings.TrimSuffix(h, "."), nil
 }
 
 // validDNSName accepts dot-separated non-empty labels of letters, digits, '-'

@@ -164,7 +164,8 @@ func appendUTF8(dst, path []byte, i int) ([]byte, int, error) {
 // backslash; malformed escapes; control characters, space, '?' and '#'; and
 // paths not starting with '/'.
 //
-// On error dst is returned unchanged (truncated to its original length).
+// dst and path must not overlap. On error dst is returned unchanged
+// (truncated to its original length).
 // Normalize is idempotent: normalizing its output yields the same bytes.
 func Normalize(dst, path []byte) ([]byte, error) {
 	if len(path) == 0 || path[0] != '/' {

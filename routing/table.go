@@ -64,9 +64,10 @@ type Route struct {
 	ncond   int
 	rewrite RewriteSpec
 
-	params   []string // template parameter names in capture order
-	literals int      // literal segments of a template
-	catchAll bool     // template ends in "{name...}"
+	segs     []templateSegment // parsed template, dropped once inserted
+	params   []string          // template parameter names in capture order
+	literals int               // literal segments of a template
+	catchAll bool              // template ends in "{name...}"
 }
 
 // Name returns Spec.Name.
@@ -200,8 +201,8 @@ func (ht *hostTree) add(r *Route) {
 	case kindPrefix:
 		ht.radix.insert(r.pattern, r, true)
 	case kindTemplate:
-		segs, _ := parseTemplate(r.pattern) // validated in compile
-		ht.templates.insert(segs, r)
+		ht.templates.insert(r.segs, r)
+		r.segs = nil
 		ht.hasTmpl = true
 	}
 }
@@ -231,14 +232,12 @@ func byConditions(a, b *Route) int {
 // compile validates one Spec. On error it returns the field at fault.
 func compile(i int, s *Spec) (*Route, string, error) {
 	r := &Route{name: s.Name, index: i, target: s.Target}
-	host, wild, err := "", false, error(nil)
+	var err error
 	if s.Host != "" {
-		if host, wild, err = hostSpecKey(s.Host); err != nil {
+		if r.host, err = hostSpecKey(s.Host); err != nil {
 			return nil, "Host", err
 		}
 	}
-	_ = wild // the leading '.' of the key marks a wildcard
-	r.host = host
 
 	set := 0
 	for _, p := range []string{s.Path, s.PathPrefix, s.PathTemplate} {
@@ -267,6 +266,7 @@ func compile(i int, s *Spec) (*Route, string, error) {
 			return nil, "PathTemplate", err
 		}
 		r.pattern = s.PathTemplate
+		r.segs = segs
 		for _, sg := range segs {
 			switch {
 			case sg.param == "":
@@ -345,7 +345,8 @@ func normalizeSpecPath(p string) (string, error) {
 // It returns false with a nil error when no route matches (404), and a
 // normalization error (400) when the path is refused; then m holds no route.
 // Lookup does not allocate once m's path buffer has grown to the longest
-// path seen. A Match must not be shared by concurrent Lookups.
+// path seen. A Match must not be shared by concurrent Lookups, and path must
+// not alias m.Path().
 func (t *Table) Lookup(m *Match, host, method, path, rawQuery []byte, hdr Headers) (bool, error) {
 	m.route = nil
 	m.nparams = 0
