@@ -253,10 +253,11 @@ func (h *Headers) noteContentLength(v []byte) error {
 			}
 			return ErrBadContentLength
 		}
-		if n > (1<<63-1-9)/10 {
-			return ErrBadContentLength // overflow
+		d := int64(c - '0')
+		if n > (1<<63-1-d)/10 {
+			return ErrBadContentLength // would overflow int64
 		}
-		n = n*10 + int64(c-'0')
+		n = n*10 + d
 	}
 	h.flags |= flagContentLength
 	h.contentLength = n
