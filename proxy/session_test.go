@@ -1,0 +1,349 @@
+package proxy
+
+import (
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluice-gw/sluice/routing"
+)
+
+// fakeIO is a driver without sockets: byte buffers for each direction and a record of what the
+// session asked for.
+type fakeIO struct {
+	now        int64
+	clientIn   []byte
+	clientOut  strings.Builder
+	upIn       []byte
+	upOut      strings.Builder
+	acquires   []bool // fresh flag of each UpstreamAcquire
+	releases   []bool // reuse flag of each UpstreamRelease
+	closedW    bool
+	closed     bool
+	clientWait bool // outbound "full"
+}
+
+func (f *fakeIO) ClientPeek() []byte  { return f.clientIn }
+func (f *fakeIO) ClientDiscard(n int) { f.clientIn = f.clientIn[n:] }
+func (f *fakeIO) ClientWrite(a, b []byte) error {
+	f.clientOut.Write(a)
+	f.clientOut.Write(b)
+	return nil
+}
+func (f *fakeIO) ClientOutbound() int {
+	if f.clientWait {
+		return 1 << 30
+	}
+	return 0
+}
+func (f *fakeIO) ClientPause(bool)                      {}
+func (f *fakeIO) ClientCloseWrite()                     { f.closedW = true }
+func (f *fakeIO) ClientClose()                          { f.closed = true }
+func (f *fakeIO) UpstreamAcquire(t *Target, fresh bool) { f.acquires = append(f.acquires, fresh) }
+func (f *fakeIO) UpstreamPeek() []byte                  { return f.upIn }
+func (f *fakeIO) UpstreamDiscard(n int)                 { f.upIn = f.upIn[n:] }
+func (f *fakeIO) UpstreamWrite(a, b []byte) error {
+	f.upOut.Write(a)
+	f.upOut.Write(b)
+	return nil
+}
+func (f *fakeIO) UpstreamOutbound() int      { return 0 }
+func (f *fakeIO) UpstreamPause(bool)         {}
+func (f *fakeIO) UpstreamRelease(reuse bool) { f.releases = append(f.releases, reuse) }
+func (f *fakeIO) Now() int64                 { return f.now }
+func (f *fakeIO) takeClientOut() string      { s := f.clientOut.String(); f.clientOut.Reset(); return s }
+func (f *fakeIO) takeUpOut() string          { s := f.upOut.String(); f.upOut.Reset(); return s }
+func (f *fakeIO) feedClient(s *Session, b string) {
+	f.clientIn = append(f.clientIn, b...)
+	s.OnClientData()
+}
+func (f *fakeIO) feedUp(s *Session, b string) { f.upIn = append(f.upIn, b...); s.OnUpstreamData() }
+
+func newTestSession(t *testing.T) (*Session, *fakeIO) {
+	t.Helper()
+	up := &Upstream{Name: "u", ResponseTimeout: time.Second, ReadTimeout: time.Second, Retries: 1}
+	up.Targets = []*Target{{ID: 0, Addr: "127.0.0.1:1", Upstream: up}}
+	table, err := routing.Build([]routing.Spec{
+		{Name: "api", PathPrefix: "/api", Rewrite: routing.RewriteSpec{StripPrefix: true}, Target: &Route{Name: "api", Upstream: up, MaxBody: 100}},
+		{Name: "all", PathPrefix: "/", Target: &Route{Name: "all", Upstream: up}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg atomic.Pointer[Snapshot]
+	cfg.Store(&Snapshot{Routes: table, HeaderReadTimeout: time.Second, IdleTimeout: 10 * time.Second, Via: []byte("sluice")})
+	f := &fakeIO{now: 1}
+	return NewSession(f, &cfg, netip.MustParseAddr("10.1.2.3"), "http"), f
+}
+
+// exchange runs one simple GET through a ready upstream and returns what the client saw.
+func (f *fakeIO) readyAndAnswer(t *testing.T, s *Session, reused bool, response string) string {
+	t.Helper()
+	if len(f.acquires) == 0 {
+		t.Fatal("no upstream was asked for")
+	}
+	s.OnUpstreamReady(reused)
+	f.feedUp(s, response)
+	return f.takeClientOut()
+}
+
+func TestSessionProxiesSimpleGet(t *testing.T) {
+	s, f := newTestSession(t)
+	f.feedClient(s, "GET /x?q=1 HTTP/1.1\r\nHost: a.test\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\n\r\n")
+	got := f.readyAndAnswer(t, s, false, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	sent := f.takeUpOut()
+	if !strings.HasPrefix(sent, "GET /x?q=1 HTTP/1.1\r\n") || strings.Contains(sent, "X-Hop") ||
+		!strings.Contains(sent, "X-Forwarded-For: 10.1.2.3") || !strings.Contains(sent, "Via: 1.1 sluice") {
+		t.Fatalf("upstream got %q", sent)
+	}
+	if !strings.HasPrefix(got, "HTTP/1.1 200 OK\r\n") || !strings.HasSuffix(got, "\r\n\r\nok") || strings.Contains(got, "Connection: close") {
+		t.Fatalf("client got %q", got)
+	}
+	if len(f.releases) != 1 || !f.releases[0] {
+		t.Fatalf("releases %v, want one reuse", f.releases)
+	}
+	if !s.Idle() {
+		t.Fatal("session not idle after a complete exchange")
+	}
+}
+
+func TestSessionParsesHeadFedByteByByte(t *testing.T) {
+	s, f := newTestSession(t)
+	req := "POST /api/items HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"
+	for i := 0; i < len(req); i++ {
+		f.feedClient(s, req[i:i+1])
+		if i < len(req)-6 && len(f.acquires) != 0 {
+			t.Fatalf("acquired upstream before the head was complete (byte %d)", i)
+		}
+	}
+	s.OnUpstreamReady(false)
+	if sent := f.takeUpOut(); !strings.HasPrefix(sent, "POST /items HTTP/1.1\r\n") || !strings.HasSuffix(sent, "\r\n\r\nhello") {
+		t.Fatalf("upstream got %q (strip_prefix and body expected)", sent)
+	}
+}
+
+func TestSessionStreamsBodySplitAcrossEvents(t *testing.T) {
+	s, f := newTestSession(t)
+	f.feedClient(s, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n0123")
+	s.OnUpstreamReady(false)
+	f.feedClient(s, "456")
+	f.feedClient(s, "789GET /next HTTP/1.1\r\nHost: a\r\n\r\n")
+	sent := f.takeUpOut()
+	if !strings.HasSuffix(sent, "\r\n\r\n0123456789") {
+		t.Fatalf("upstream got %q", sent)
+	}
+	if len(f.acquires) != 1 {
+		t.Fatal("pipelined request started before the first exchange ended")
+	}
+	f.feedUp(s, "HTTP/1.1 201 Created\r\nContent-Length: 3\r\n\r\n")
+	f.feedUp(s, "a")
+	f.feedUp(s, "bc")
+	if got := f.takeClientOut(); !strings.HasSuffix(got, "\r\n\r\nabc") {
+		t.Fatalf("client got %q", got)
+	}
+	// The pipelined request starts once the first exchange is over.
+	if len(f.acquires) != 2 {
+		t.Fatalf("acquires = %d, want the pipelined request to start", len(f.acquires))
+	}
+}
+
+func TestSessionChunkedResponsePassesThrough(t *testing.T) {
+	s, f := newTestSession(t)
+	f.feedClient(s, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	s.OnUpstreamReady(false)
+	f.feedUp(s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel")
+	f.feedUp(s, "lo\r\n0\r\n\r\n")
+	got := f.takeClientOut()
+	if !strings.Contains(got, "Transfer-Encoding: chunked\r\n") || !strings.HasSuffix(got, "5\r\nhello\r\n0\r\n\r\n") {
+		t.Fatalf("client got %q", got)
+	}
+	if len(f.releases) != 1 || !f.releases[0] {
+		t.Fatalf("releases %v", f.releases)
+	}
+}
+
+func TestSessionDechunksForHTTP10Client(t *testing.T) {
+	s, f := newTestSession(t)
+	f.feedClient(s, "GET / HTTP/1.0\r\n\r\n")
+	s.OnUpstreamReady(false)
+	f.feedUp(s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n")
+	got := f.takeClientOut()
+	if strings.Contains(got, "Transfer-Encoding") || !strings.HasSuffix(got, "\r\n\r\nhelloabc") || !f.closedW {
+		t.Fatalf("client got %q (closed %v)", got, f.closedW)
+	}
+}
+
+func TestSessionNoBodyForHeadAnd204And304(t *testing.T) {
+	for _, tc := range []struct{ req, resp string }{
+		{"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"},
+		{"GET / HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 204 No Content\r\n\r\n"},
+		{"GET / HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 304 Not Modified\r\nContent-Length: 100\r\n\r\n"},
+	} {
+		s, f := newTestSession(t)
+		f.feedClient(s, tc.req)
+		s.OnUpstreamReady(false)
+		f.feedUp(s, tc.resp)
+		if len(f.releases) != 1 || !f.releases[0] || !s.Idle() {
+			t.Errorf("%q: releases %v idle %v", tc.resp, f.releases, s.Idle())
+		}
+	}
+}
+
+func TestSessionRetriesOnceOnStaleReusedConnection(t *testing.T) {
+	s, f := newTestSession(t)
+	f.feedClient(s, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	s.OnUpstreamReady(true)
+	s.OnUpstreamClosed()
+	if len(f.acquires) != 2 || !f.acquires[1] {
+		t.Fatalf("acquires %v, want a fresh retry", f.acquires)
+	}
+	s.OnUpstreamReady(false)
+	if sent := f.takeUpOut(); strings.Count(sent, "GET / HTTP/1.1") != 2 {
+		t.Fatalf("upstream got %q, want the head twice", sent)
+	}
+	f.feedUp(s, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+	if got := f.takeClientOut(); !strings.HasPrefix(got, "HTTP/1.1 200") {
+		t.Fatalf("client got %q", got)
+	}
+}
+
+func TestSessionDoesNotRetryPostOrFreshConnection(t *testing.T) {
+	for _, tc := range []struct {
+		req    string
+		reused bool
+	}{
+		{"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx", true},
+		{"GET / HTTP/1.1\r\nHost: a\r\n\r\n", false},
+	} {
+		s, f := newTestSession(t)
+		f.feedClient(s, tc.req)
+		s.OnUpstreamReady(tc.reused)
+		s.OnUpstreamClosed()
+		if got := f.takeClientOut(); len(f.acquires) != 1 || !strings.HasPrefix(got, "HTTP/1.1 502 ") || !strings.Contains(got, "X-Sluice-Error: upstream closed connection") {
+			t.Errorf("%q reused=%v: acquires %v, client %q", tc.req, tc.reused, f.acquires, got)
+		}
+	}
+}
+
+func TestSessionTruncatedResponseDropsClient(t *testing.T) {
+	s, f := newTestSession(t)
+	f.feedClient(s, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	s.OnUpstreamReady(false)
+	f.feedUp(s, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+	s.OnUpstreamClosed()
+	if !f.closed || !s.Closed() {
+		t.Fatal("client kept open after a truncated response")
+	}
+}
+
+func TestSessionCloseDelimitedResponseEndsConnection(t *testing.T) {
+	s, f := newTestSession(t)
+	f.feedClient(s, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	s.OnUpstreamReady(false)
+	f.feedUp(s, "HTTP/1.1 200 OK\r\n\r\nsome")
+	f.upIn = append(f.upIn, " more"...)
+	s.OnUpstreamClosed()
+	got := f.takeClientOut()
+	if !strings.Contains(got, "Connection: close") || !strings.HasSuffix(got, "some more") || !f.closedW {
+		t.Fatalf("client got %q, half-closed %v", got, f.closedW)
+	}
+	if len(f.releases) != 1 || f.releases[0] {
+		t.Fatalf("releases %v: a close-delimited upstream is never reused", f.releases)
+	}
+}
+
+func TestSessionTimers(t *testing.T) {
+	t.Run("header timeout answers 408", func(t *testing.T) {
+		s, f := newTestSession(t)
+		f.feedClient(s, "GET / HTTP/1.1\r\nHo")
+		f.now += int64(2 * time.Second)
+		s.OnTimer(f.now)
+		if got := f.takeClientOut(); !strings.HasPrefix(got, "HTTP/1.1 408 ") || !f.closedW {
+			t.Fatalf("got %q", got)
+		}
+	})
+	t.Run("response timeout answers 504", func(t *testing.T) {
+		s, f := newTestSession(t)
+		f.feedClient(s, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		s.OnUpstreamReady(false)
+		f.now += int64(500 * time.Millisecond)
+		s.OnTimer(f.now)
+		if f.clientOut.Len() != 0 {
+			t.Fatal("fired early")
+		}
+		f.now += int64(time.Second)
+		s.OnTimer(f.now)
+		if got := f.takeClientOut(); !strings.HasPrefix(got, "HTTP/1.1 504 ") || len(f.releases) != 1 || f.releases[0] {
+			t.Fatalf("got %q releases %v", got, f.releases)
+		}
+	})
+	t.Run("idle keep-alive closes quietly", func(t *testing.T) {
+		s, f := newTestSession(t)
+		f.now += int64(11 * time.Second)
+		s.OnTimer(f.now)
+		if !f.closed || f.clientOut.Len() != 0 {
+			t.Fatal("idle connection not closed quietly")
+		}
+	})
+}
+
+func TestSessionErrorsBeforeUpstream(t *testing.T) {
+	for _, tc := range []struct {
+		name, req string
+		status    string
+		keepAlive bool
+	}{
+		{"smuggling", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", "400", false},
+		{"too large", "POST /api/x HTTP/1.1\r\nHost: a\r\nContent-Length: 101\r\n\r\n", "413", false},
+		{"connect", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", "405", true},
+		{"traversal", "GET /%2e%2e/etc HTTP/1.1\r\nHost: a\r\n\r\n", "400", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, f := newTestSession(t)
+			f.feedClient(s, tc.req)
+			got := f.takeClientOut()
+			if !strings.HasPrefix(got, "HTTP/1.1 "+tc.status+" ") || len(f.acquires) != 0 {
+				t.Fatalf("got %q, acquires %v", got, f.acquires)
+			}
+			if tc.keepAlive == f.closedW {
+				t.Fatalf("keep-alive %v but half-closed %v", tc.keepAlive, f.closedW)
+			}
+		})
+	}
+}
+
+func TestSessionUpgradeTunnelsBothWays(t *testing.T) {
+	s, f := newTestSession(t)
+	f.feedClient(s, "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	s.OnUpstreamReady(false)
+	if sent := f.takeUpOut(); !strings.Contains(sent, "Upgrade: websocket") || !strings.Contains(strings.ToLower(sent), "connection: upgrade") {
+		t.Fatalf("upstream got %q", sent)
+	}
+	f.feedUp(s, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nserver-hello")
+	if got := f.takeClientOut(); !strings.HasPrefix(got, "HTTP/1.1 101") || !strings.HasSuffix(got, "server-hello") {
+		t.Fatalf("client got %q", got)
+	}
+	f.feedClient(s, "client-bytes")
+	if sent := f.takeUpOut(); sent != "client-bytes" {
+		t.Fatalf("upstream got %q", sent)
+	}
+}
+
+func TestSessionBackpressureStopsConsumingUpstream(t *testing.T) {
+	s, f := newTestSession(t)
+	f.feedClient(s, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	s.OnUpstreamReady(false)
+	f.feedUp(s, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nabc")
+	f.clientWait = true
+	f.feedUp(s, "def")
+	if len(f.upIn) != 3 {
+		t.Fatalf("consumed upstream bytes while the client backlog was full (left %d)", len(f.upIn))
+	}
+	f.clientWait = false
+	s.OnClientWritable()
+	if got := f.takeClientOut(); !strings.HasSuffix(got, "abcdef") || len(f.upIn) != 0 {
+		t.Fatalf("client got %q", got)
+	}
+}
