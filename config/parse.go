@@ -27,7 +27,11 @@ func Load(path string) (*Config, error) {
 // returns a complete *Config (defaults filled in, see defaults.go) or a
 // *Errors listing every problem in file order, never both.
 func Parse(name string, data []byte) (*Config, error) {
-	d := &configDecoder{decoder: decoder{file: name}, c: defaultConfig()}
+	return parse(name, data, nil)
+}
+
+func parse(name string, data []byte, trace func(known []string, present string)) (*Config, error) {
+	d := &configDecoder{decoder: decoder{file: name, trace: trace}, c: defaultConfig()}
 	d.c.File = name
 	root, ok := d.document(data)
 	if ok {

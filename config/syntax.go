@@ -152,8 +152,9 @@ func checkFieldValue(v string) error {
 }
 
 // checkPath validates an absolute request path as routes compare it: it starts
-// with "/", holds only visible ASCII (percent-encode the rest, RFC 3986 §2.1),
-// has no query or fragment, and no "." or ".." segments, which clients and
+// with "/", holds only the characters RFC 3986 §3.3 allows in a path
+// (percent-encode the rest, §2.1), has no query or fragment, and no "." or
+// ".." segments, which clients and
 // upstreams resolve differently (RFC 3986 §5.2.4) and so would make a route
 // match a path the upstream reads as another one.
 func checkPath(p string) error {
@@ -171,6 +172,8 @@ func checkPath(p string) error {
 			if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
 				return fmt.Errorf("invalid percent-encoding in path %q", p)
 			}
+		case !isPathChar(c):
+			return fmt.Errorf("invalid character %q in path %q (percent-encode it, RFC 3986 §2.1)", c, p)
 		}
 	}
 	for _, seg := range strings.Split(p, "/") {
@@ -179,6 +182,16 @@ func checkPath(p string) error {
 		}
 	}
 	return nil
+}
+
+// isPathChar reports whether c may appear unencoded in a path: pchar and "/"
+// (RFC 3986 §3.3: unreserved, sub-delims, ":" and "@").
+func isPathChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~!$&'()*+,;=:@/", c) >= 0
 }
 
 func isHex(c byte) bool {

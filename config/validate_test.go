@@ -207,6 +207,7 @@ func TestMatchErrors(t *testing.T) {
 		{"PathDotSegment", m("{ path_prefix: /a/../b }"), "/a/../b", 0, "routes[0].match.path_prefix", `must not contain ".." segments`},
 		{"PathQuery", m("{ path: \"/a?b=c\" }"), "\"/a?b=c\"", 0, "routes[0].match.path", "must not contain '?'"},
 		{"PathSpace", m("{ path: \"/a b\" }"), "\"/a b\"", 0, "routes[0].match.path", "percent-encode it"},
+		{"PathBraces", m("{ path_prefix: \"/a{b}\" }"), "\"/a{b}\"", 0, "routes[0].match.path_prefix", "invalid character '{' in path"},
 		{"PathBadPercent", m("{ path: /a%zz }"), "/a%zz", 0, "routes[0].match.path", "invalid percent-encoding"},
 		{"TemplatePartialSegment", m("{ path_template: \"/files/{name}.json\" }"), "\"/files", 0, "routes[0].match.path_template", `segment "{name}.json" must be a whole variable`},
 		{"TemplateBadVariable", m("{ path_template: \"/u/{1d}\" }"), "\"/u/", 0, "routes[0].match.path_template", `invalid variable name "1d"`},

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -16,6 +17,10 @@ import (
 type decoder struct {
 	file string
 	errs Errors
+	// trace, when set, is told the known fields of every mapping decoded
+	// and each field present in it (present is "" for the visit itself).
+	// Tests use it to prove docs/config.md shows every field.
+	trace func(known []string, present string)
 }
 
 func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
@@ -85,6 +90,10 @@ func (d *decoder) fields(n *yaml.Node, path string, decoders fieldDecoders) map[
 	for k := range decoders {
 		known = append(known, k)
 	}
+	if d.trace != nil {
+		sort.Strings(known)
+		d.trace(known, "")
+	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		name, ok := d.key(k, path)
@@ -106,6 +115,9 @@ func (d *decoder) fields(n *yaml.Node, path string, decoders fieldDecoders) map[
 			continue
 		}
 		seen[name] = k
+		if d.trace != nil {
+			d.trace(known, name)
+		}
 		dec(pointNullAtKey(k, v), p)
 	}
 	return seen
