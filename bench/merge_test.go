@@ -103,3 +103,29 @@ func TestDecodeResultRejectsInconsistentReports(t *testing.T) {
 		})
 	}
 }
+
+func FuzzDecodeResult(f *testing.F) {
+	res := newResult()
+	res.Model = "open"
+	res.Status["200"] = 1
+	res.uncorrected.RecordValue(42)
+	res.corrected.RecordValue(4200)
+	res.finish()
+	good, _ := json.Marshal(res)
+	f.Add(good)
+	f.Add([]byte(`{"$schema":"https://sluice-gw.dev/schemas/bench-result/v1","histograms":{"unit":"us","corrected":"HISTFAAAABx4nJNpmSzMwMDAxQABzFCaEUTvmNJgbwMRAACdBAGc"}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := DecodeResult(data)
+		if err != nil {
+			return
+		}
+		// Anything accepted must merge and re-encode consistently.
+		m, err := Merge(r)
+		if err != nil {
+			return
+		}
+		if m.uncorrected.TotalCount() != r.uncorrected.TotalCount() || m.Requests != r.uncorrected.TotalCount() {
+			t.Fatalf("merge of one report changed its counts: %d vs %d", m.uncorrected.TotalCount(), r.uncorrected.TotalCount())
+		}
+	})
+}

@@ -156,19 +156,7 @@ func Start(ctx context.Context, cfg Config) (*Run, error) {
 			return d.DialContext(ctx, "tcp", addr)
 		}
 	}
-	r := &Run{cfg: cfg, open: cfg.Rate > 0, finished: make(chan struct{})}
-	r.ctx, r.cancel = context.WithCancel(ctx)
-	nshards := min(cfg.Connections, 4*runtime.GOMAXPROCS(0))
-	for range nshards {
-		r.shards = append(r.shards, &shard{
-			corrected: newHistogram(), uncorrected: newHistogram(), window: newHistogram(),
-			status: make(map[int]int64),
-		})
-	}
-	r.conns = make([]*conn, cfg.Connections)
-	for i := range r.conns {
-		r.conns[i] = newConn(r, i, r.shards[i%nshards])
-	}
+	r := newRun(ctx, cfg)
 	// Dial everything before the clock starts so connection setup is not
 	// part of the measured phase; failures are retried (and counted) by the
 	// connection loops.
@@ -212,6 +200,24 @@ func Start(ctx context.Context, cfg Config) (*Run, error) {
 		r.closeAll()
 	}()
 	return r, nil
+}
+
+// newRun builds the run's shards and connections without dialing.
+func newRun(ctx context.Context, cfg Config) *Run {
+	r := &Run{cfg: cfg, open: cfg.Rate > 0, finished: make(chan struct{})}
+	r.ctx, r.cancel = context.WithCancel(ctx)
+	nshards := min(cfg.Connections, 4*runtime.GOMAXPROCS(0))
+	for range nshards {
+		r.shards = append(r.shards, &shard{
+			corrected: newHistogram(), uncorrected: newHistogram(), window: newHistogram(),
+			status: make(map[int]int64),
+		})
+	}
+	r.conns = make([]*conn, cfg.Connections)
+	for i := range r.conns {
+		r.conns[i] = newConn(r, i, r.shards[i%nshards])
+	}
+	return r
 }
 
 // intended is the open-loop send time of request k, in ns since base.

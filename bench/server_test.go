@@ -26,7 +26,7 @@ import (
 // sequence number: a non-zero duration pauses every connection's answers
 // until that much time has passed.
 type testServer struct {
-	t        *testing.T
+	t        testing.TB
 	ln       net.Listener
 	addr     string
 	seq      atomic.Int64
@@ -39,7 +39,7 @@ type testServer struct {
 	conns    map[net.Conn]struct{}
 }
 
-func newTestServer(t *testing.T) *testServer {
+func newTestServer(t testing.TB) *testServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
