@@ -14,6 +14,7 @@ var (
 	ErrEncodedSlash      = errors.New("routing: encoded slash or backslash (%2F, %5C) in path")
 	ErrEncodedNUL        = errors.New("routing: encoded NUL (%00) in path")
 	ErrEncodedDotSegment = errors.New("routing: percent-encoded dot-segment in path")
+	ErrDotSegmentParam   = errors.New("routing: dot-segment with ;parameters in path")
 	ErrBackslash         = errors.New("routing: backslash in path")
 	ErrAboveRoot         = errors.New("routing: path climbs above the root")
 	ErrInvalidUTF8       = errors.New("routing: invalid or overlong UTF-8 in path")

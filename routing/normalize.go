@@ -133,6 +133,23 @@ func appendUTF8(dst, path []byte, i int) ([]byte, int, error) {
 	return dst, j, nil
 }
 
+// isDotSegmentWithParams reports whether seg is "." or ".." followed by
+// ";parameters" (RFC 2396 3.3 path parameters, raw or as %3B). Servlet
+// containers strip the parameters before resolving dot-segments, so
+// "/public/..;/admin" reaches "/admin" on such an upstream although it is
+// not a dot-segment to RFC 3986.
+func isDotSegmentWithParams(seg []byte) bool {
+	k := 0
+	for k < len(seg) && k < 3 && seg[k] == '.' {
+		k++
+	}
+	if k == 0 || k > 2 || k == len(seg) {
+		return false
+	}
+	rest := seg[k:]
+	return rest[0] == ';' || len(rest) >= 3 && rest[0] == '%' && rest[1] == '3' && rest[2] == 'B'
+}
+
 // Normalize appends the canonical form of the request path to dst and returns
 // the extended slice. path is the path component of an origin-form request
 // target, without the query. Normalize allocates only when dst lacks
@@ -161,8 +178,9 @@ func appendUTF8(dst, path []byte, i int) ([]byte, int, error) {
 // separator after the router has matched; a dot-segment spelled with any
 // percent-encoded dot ("%2e%2e", ".%2E"), which is never sent by an honest
 // client and is the usual way to sneak ".." past a front end; %00; a raw
-// backslash; malformed escapes; control characters, space, '?' and '#'; and
-// paths not starting with '/'.
+// backslash; a dot-segment carrying ";parameters" ("..;x"), which servlet
+// containers resolve as ".."; malformed escapes; control characters, space,
+// '?' and '#'; and paths not starting with '/'.
 //
 // dst and path must not overlap. On error dst is returned unchanged
 // (truncated to its original length).
@@ -233,6 +251,9 @@ func Normalize(dst, path []byte) ([]byte, error) {
 		}
 		atEnd := i >= len(path)
 		seg := dst[segStart:]
+		if len(seg) > 1 && seg[0] == '.' && isDotSegmentWithParams(seg) {
+			return dst[:base], ErrDotSegmentParam
+		}
 		switch {
 		case len(seg) == 0:
 			// An empty segment: a merged duplicate slash, or the end of a

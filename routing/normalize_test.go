@@ -29,6 +29,8 @@ func TestNormalizeCanonicalForms(t *testing.T) {
 		{"trailing double dot leaves slash", "/a/b/..", "/a/"},
 		{"double dot to root", "/a/..", "/"},
 		{"dots inside names kept", "/a/..b/c../.d/...", "/a/..b/c../.d/..."},
+		{"three dots with parameters kept", "/a/...;x", "/a/...;x"},
+		{"parameters on a name kept", "/a;v=1/b;x", "/a;v=1/b;x"},
 		{"encoded dots inside names decoded", "/a/%2e%2ebar", "/a/..bar"},
 		{"RFC 3986 5.2.4 example", "/a/b/c/./../../g", "/a/g"},
 		{"RFC 3986 5.2.4 second example", "/mid/content=5/../6", "/mid/6"},
@@ -91,6 +93,9 @@ func TestNormalizeRejectsHostilePaths(t *testing.T) {
 		{"raw invalid UTF-8", "/\xff", ErrInvalidUTF8},
 		{"raw overlong", "/\xc0\xae", ErrInvalidUTF8},
 		{"bad escape inside sequence", "/%c3%zz", ErrBadEscape},
+		{"dot-dot with parameters", "/a/..;jsessionid=1/b", ErrDotSegmentParam},
+		{"dot with parameters", "/a/.;/b", ErrDotSegmentParam},
+		{"dot-dot with encoded semicolon", "/a/..%3B/b", ErrDotSegmentParam},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
