@@ -13,7 +13,9 @@ type RequestOptions struct {
 	// '#' are percent-encoded and a missing leading '/' is added, so no Path can split the head
 	// or move the query.
 	Path []byte
-	// Host replaces the Host field when non-nil.
+	// Host replaces the Host field when non-nil, except for CONNECT: the authority-form target
+	// names the tunnel's end and the Host field must agree with it (RFC 9112 3.2.3), so both
+	// are kept as received.
 	Host []byte
 	// ClientIP is appended to X-Forwarded-For. The received chain is kept unless
 	// ReplaceForwarded.
@@ -92,7 +94,7 @@ func AppendRequestHead(dst []byte, r *Request, o *RequestOptions) []byte {
 
 	// RFC 9112 3.2: an empty authority still gets a Host line, empty.
 	host := r.Host()
-	if o.Host != nil {
+	if o.Host != nil && r.form != FormAuthority {
 		host = o.Host
 	}
 	dst = append(dst, "Host: "...)

@@ -70,9 +70,9 @@ func TestAppendRequestHeadRewrites(t *testing.T) {
 			"GET /y HTTP/1.1\r\nHost: a\r\n\r\n",
 		},
 		{
-			"keeps the authority-form target of connect and drops its framing",
+			"keeps the target and host of connect and drops its framing",
 			"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nContent-Length: 5\r\n\r\n",
-			&RequestOptions{Path: []byte("/ignored")},
+			&RequestOptions{Path: []byte("/ignored"), Host: []byte("ignored")},
 			"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
 		},
 		{
