@@ -54,6 +54,7 @@ type configDecoder struct {
 	// upstreamsBroken is set when the section as a whole could not be read.
 	rejected        map[string]bool
 	upstreamsBroken bool
+	adminNode       *yaml.Node // admin.address when it was read and valid
 }
 
 func (d *configDecoder) root(n *yaml.Node) {
@@ -102,7 +103,6 @@ func (d *configDecoder) listen(n *yaml.Node, path string) {
 	}
 	names := map[string]int{}
 	nameNodes := map[int]*yaml.Node{}
-	addrs := map[string]int{}
 	for i, it := range items {
 		p := index(path, i)
 		var l Listener
@@ -116,11 +116,12 @@ func (d *configDecoder) listen(n *yaml.Node, path string) {
 					d.errorf(deref(v), p, "%v", err)
 					return
 				}
-				if j, dup := addrs[s]; dup {
-					d.errorf(deref(v), p, "address %q is already used by listen[%d]", s, j)
-					return
+				for j, prev := range d.c.Listen {
+					if socketsOverlap(s, prev.Address) {
+						d.errorf(deref(v), p, "address %q overlaps listen[%d] (%q)", s, j, prev.Address)
+						return
+					}
 				}
-				addrs[s] = i
 				l.Address = s
 			},
 			"name": func(v *yaml.Node, p string) {
@@ -215,6 +216,7 @@ func (d *configDecoder) admin(n *yaml.Node, path string) {
 				return
 			}
 			a.Address = s
+			d.adminNode = addrNode
 		},
 		"token": func(v *yaml.Node, p string) {
 			tokenNode = deref(v)
@@ -854,10 +856,19 @@ func (d *configDecoder) accessLog(n *yaml.Node, path string) {
 	})
 }
 
-// crossCheck runs the checks that need the whole file: every route's
-// upstream exists and route names are unique (default names included).
+// crossCheck runs the checks that need the whole file: the admin API does
+// not share a socket with a listener, every route's upstream exists and route
+// names are unique (default names included).
 func (d *configDecoder) crossCheck() {
 	c := d.c
+	if d.adminNode != nil && c.Admin.Address != "" {
+		for j, l := range c.Listen {
+			if l.Address != "" && socketsOverlap(c.Admin.Address, l.Address) {
+				d.errorf(d.adminNode, "admin.address", "admin address %q overlaps listen[%d] (%q)", c.Admin.Address, j, l.Address)
+				break
+			}
+		}
+	}
 	c.upstreamByName = make(map[string]*Upstream, len(c.Upstreams))
 	names := make([]string, 0, len(c.Upstreams))
 	for _, u := range c.Upstreams {

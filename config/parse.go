@@ -16,12 +16,23 @@ import (
 // be read gives the *os.PathError; a file that does not validate gives a
 // *Errors naming path in every line.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	// Read one byte past the limit so Parse can tell "too large" apart from
+	// "exactly at the limit" without reading an endless file (/dev/zero).
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, err
 	}
 	return Parse(path, data)
 }
+
+// MaxFileSize bounds a configuration file. Real ones are a few KiB; the bound
+// keeps a wrong path (a log, a device) from being read into memory whole.
+const MaxFileSize = 4 << 20
 
 // Parse parses and validates a configuration; name is used in messages. It
 // returns a complete *Config (defaults filled in, see defaults.go) or a
@@ -33,6 +44,11 @@ func Parse(name string, data []byte) (*Config, error) {
 func parse(name string, data []byte, trace func(known []string, present string)) (*Config, error) {
 	d := &configDecoder{decoder: decoder{file: name, trace: trace}, c: defaultConfig()}
 	d.c.File = name
+	if len(data) > MaxFileSize {
+		d.errorf(nil, "", "file is larger than %s; is this the configuration?", Size(MaxFileSize))
+		errs := d.errs
+		return nil, &errs
+	}
 	root, ok := d.document(data)
 	if ok {
 		d.root(root)

@@ -337,6 +337,17 @@ func TestLoadReadsFileAndNamesIt(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), bad+":12:1: bogus: unknown field") {
 		t.Errorf("Load(bad) = %v", err)
 	}
+	huge := filepath.Join(dir, "huge.yaml")
+	if err := os.WriteFile(huge, []byte(strings.Repeat("#", MaxFileSize+1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(huge)
+	if err == nil || err.Error() != huge+": file is larger than 4MiB; is this the configuration?" {
+		t.Errorf("Load(huge) = %v", err)
+	}
+	if _, err := Load("/dev/zero"); err == nil || !strings.Contains(err.Error(), "larger than 4MiB") {
+		t.Errorf("Load(/dev/zero) = %v", err)
+	}
 	_, err = Load(filepath.Join(dir, "missing.yaml"))
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Load(missing) = %v; want os.ErrNotExist", err)

@@ -69,6 +69,29 @@ func checkHostPort(addr string, listen bool) error {
 	return nil
 }
 
+// socketsOverlap reports whether two valid listen addresses would claim the
+// same socket: the same port (other than 0, which always gets a fresh one)
+// on the same host, or on any host when either is a wildcard ("", 0.0.0.0,
+// [::]). Listeners may set SO_REUSEPORT, so the kernel would not refuse the
+// second bind; it would silently split connections between them instead.
+func socketsOverlap(a, b string) bool {
+	ha, pa, err1 := net.SplitHostPort(a)
+	hb, pb, err2 := net.SplitHostPort(b)
+	if err1 != nil || err2 != nil || pa != pb || pa == "0" {
+		return false
+	}
+	wild := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	if wild(ha) || wild(hb) {
+		return true
+	}
+	if x, err := netip.ParseAddr(ha); err == nil {
+		if y, err := netip.ParseAddr(hb); err == nil {
+			return x.Unmap() == y.Unmap()
+		}
+	}
+	return strings.EqualFold(ha, hb)
+}
+
 // looksLikeIPv4 reports whether host is made of digits and dots only, so
 // "300.1.1.1" is reported as a bad IP rather than a bad host name.
 func looksLikeIPv4(host string) bool {

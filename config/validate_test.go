@@ -100,7 +100,9 @@ func TestListenErrors(t *testing.T) {
 		{"PortNotNumeric", l("  - address: 127.0.0.1:http\n"), "127.0.0.1:http", 0, "listen[0].address", `invalid port "http"`},
 		{"IPv6WithoutBrackets", l("  - address: \"::1\"\n"), "\"::1\"", 0, "listen[0].address", `IPv6 addresses go in brackets: "[::1]:8080"`},
 		{"BadIPv4", l("  - address: 300.1.1.1:80\n"), "300.1.1.1:80", 0, "listen[0].address", `invalid IP address "300.1.1.1"`},
-		{"DuplicateAddress", l("  - address: 127.0.0.1:8080\n  - address: 127.0.0.1:8080\n"), "127.0.0.1:8080", 2, "listen[1].address", "already used by listen[0]"},
+		{"DuplicateAddress", l("  - address: 127.0.0.1:8080\n  - address: 127.0.0.1:8080\n"), "127.0.0.1:8080", 2, "listen[1].address", `address "127.0.0.1:8080" overlaps listen[0] ("127.0.0.1:8080")`},
+		{"WildcardOverlaps", l("  - address: 127.0.0.1:8080\n  - address: 0.0.0.0:8080\n"), "0.0.0.0:8080", 0, "listen[1].address", "overlaps listen[0]"},
+		{"IPv6WildcardOverlaps", l("  - address: \"[::]:8080\"\n  - address: 10.0.0.1:8080\n"), "10.0.0.1:8080", 0, "listen[1].address", "overlaps listen[0]"},
 		{"DuplicateName", l("  - {address: 127.0.0.1:8080, name: a}\n  - {address: 127.0.0.1:8081, name: a}\n"), "a}", 2, "listen[1].name", `name "a" is already used by listen[0]`},
 		{"InvalidName", l("  - {address: 127.0.0.1:8080, name: pub lic}\n"), "pub lic", 0, "listen[0].name", `invalid name "pub lic"`},
 		{"NameCollidesWithDefault", l("  - {address: 127.0.0.1:8080}\n  - {address: 127.0.0.1:8081, name: listen-0}\n"), "listen-0", 0, "listen[1].name", `name "listen-0" is the default name of listen[0]`},
@@ -114,6 +116,7 @@ func TestAdminErrors(t *testing.T) {
 		{"NonLoopbackNeedsToken", base + "admin:\n  address: 0.0.0.0:9901\n", "0.0.0.0:9901", 0, "admin.address", "is not loopback; set admin.token"},
 		{"AllInterfacesNeedsToken", base + "admin:\n  address: \":9901\"\n", "\":9901\"", 0, "admin.address", "is not loopback"},
 		{"BadAddress", base + "admin:\n  address: localhost\n", "localhost", 0, "admin.address", `missing port in address "localhost"`},
+		{"OverlapsListener", base + "admin:\n  address: 127.0.0.1:8080\n", "127.0.0.1:8080", 2, "admin.address", `admin address "127.0.0.1:8080" overlaps listen[0]`},
 		{"TokenCharset", base + "admin:\n  token: \"a b\"\n", "\"a b\"", 0, "admin.token", `invalid character ' ' in token`},
 	})
 	for _, addr := range []string{"127.0.0.1:9901", "localhost:9901", "[::1]:9901", "127.0.0.2:0"} {
@@ -346,6 +349,8 @@ func TestAcceptedForms(t *testing.T) {
 	for _, tc := range []struct{ name, src string }{
 		{"ListenAllInterfaces", strings.Replace(base, "127.0.0.1:8080", "\":8080\"", 1)},
 		{"ListenPortZero", strings.Replace(base, "127.0.0.1:8080", "127.0.0.1:0", 1)},
+		{"ListenPortZeroTwiceAndAdminPortZero", strings.Replace(base, "  - address: 127.0.0.1:8080\n", "  - address: 127.0.0.1:0\n  - address: 127.0.0.1:0\n", 1) + "admin:\n  address: 127.0.0.1:0\n"},
+		{"SamePortDifferentHosts", strings.Replace(base, "  - address: 127.0.0.1:8080\n", "  - address: 127.0.0.1:8080\n  - address: 127.0.0.2:8080\n", 1)},
 		{"ListenIPv6", strings.Replace(base, "127.0.0.1:8080", "\"[::]:8080\"", 1)},
 		{"TargetHostname", strings.Replace(base, "127.0.0.1:9001", "users-1.svc.cluster.local:9001", 1)},
 		{"TargetIPv6", strings.Replace(base, "127.0.0.1:9001", "\"[fd00::1]:9001\"", 1)},
