@@ -200,6 +200,16 @@ func (d *ChunkedDecoder) Decode(p []byte) (n int, data []byte, err error) {
 
 		case stSizeWS, stExtNameStart, stExtName, stExtNameWS, stExtValStart,
 			stExtValToken, stExtValQuoted, stExtValQuotedPair, stExtValEnd, stExtValWS:
+			// Runs of name, token or quoted text are the bulk of an extension: take them
+			// whole. The byte that ends a run goes through extByte.
+			if j := d.extRun(p, i); j > i {
+				k := d.lineRun(j - i)
+				if i+k < j {
+					return d.fail(i+k, ErrChunkLineTooLong)
+				}
+				i = j
+				continue
+			}
 			if e := d.extByte(c); e != nil {
 				if e == ErrBadChunkExt && d.state == stSizeWS {
 					e = ErrBadChunkSize
@@ -290,6 +300,14 @@ func (d *ChunkedDecoder) Decode(p []byte) (n int, data []byte, err error) {
 			}
 
 		case stTrailerValue:
+			if j := valueRun(p, i); j > i+1 {
+				k := d.trailerRun(j - i)
+				if i+k < j {
+					return d.fail(i+k, ErrTrailerTooLarge)
+				}
+				i = j
+				continue
+			}
 			if e := d.trailerByte(); e != nil {
 				return d.fail(i, e)
 			}
@@ -465,6 +483,58 @@ func (d *ChunkedDecoder) sizeDigit(v int) *Error {
 		return d.lineByte()
 	}
 	return nil
+}
+
+// extRun returns the end of the run of bytes at p[i:] that leave the extension state as it is:
+// tchar inside a name or token value, qdtext inside a quoted-string. It returns i when p[i]
+// needs extByte.
+func (d *ChunkedDecoder) extRun(p []byte, i int) int {
+	j := i
+	switch d.state {
+	case stExtName, stExtValToken:
+		for j < len(p) && tokenTable[p[j]] {
+			j++
+		}
+	case stExtValQuoted:
+		for j < len(p) && valueTable[p[j]] && p[j] != '"' && p[j] != '\\' {
+			j++
+		}
+	}
+	return j
+}
+
+// valueRun returns the end of the run of field-value bytes (VCHAR, obs-text, SP, HTAB) at p[i:].
+func valueRun(p []byte, i int) int {
+	for i < len(p) && valueTable[p[i]] {
+		i++
+	}
+	return i
+}
+
+// lineRun counts k chunk-line bytes against the extension budget and returns how many fit.
+func (d *ChunkedDecoder) lineRun(k int) int {
+	limit := d.MaxExtBytes
+	if limit <= 0 {
+		limit = DefaultMaxExtBytes
+	}
+	if d.line+k > limit {
+		k = max(limit-d.line, 0)
+	}
+	d.line += k
+	return k
+}
+
+// trailerRun counts k trailer bytes against MaxTrailerBytes and returns how many fit.
+func (d *ChunkedDecoder) trailerRun(k int) int {
+	limit := d.MaxTrailerBytes
+	if limit <= 0 {
+		limit = DefaultMaxTrailerBytes
+	}
+	if d.trailer+k > limit {
+		k = max(limit-d.trailer, 0)
+	}
+	d.trailer += k
+	return k
 }
 
 func (d *ChunkedDecoder) lineByte() *Error {

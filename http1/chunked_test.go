@@ -278,6 +278,60 @@ func TestChunkedEnforcesLimits(t *testing.T) {
 	}
 }
 
+// consumedBeforeError feeds in whole or byte by byte and returns the bytes consumed until the
+// decoder failed, finished or ran out of input.
+func consumedBeforeError(d *ChunkedDecoder, in []byte, bytewise bool) (int, error) {
+	total := 0
+	var buf []byte
+	for fed := 0; fed < len(in); {
+		k := len(in) - fed
+		if bytewise {
+			k = 1
+		}
+		buf = append(buf, in[fed:fed+k]...)
+		fed += k
+		for {
+			n, _, err := d.Decode(buf)
+			total += n
+			buf = buf[n:]
+			if err != nil {
+				return total, err
+			}
+			if n == 0 || d.Done() {
+				break
+			}
+		}
+	}
+	return total, nil
+}
+
+func TestChunkedLimitErrorsStopAtTheSameByteForAnySplit(t *testing.T) {
+	tests := []struct {
+		name string
+		d    ChunkedDecoder
+		in   string
+		at   int
+		err  error
+	}{
+		{"extension name run", ChunkedDecoder{MaxExtBytes: 8}, "5;abcdefghijkl\r\n", 1 + 8, ErrChunkLineTooLong},
+		{"quoted extension run", ChunkedDecoder{MaxExtBytes: 8}, "5;a=\"bcdefghij\"\r\n", 1 + 8, ErrChunkLineTooLong},
+		{"trailer value run", ChunkedDecoder{MaxTrailerBytes: 10}, "0\r\nX: abcdefghijkl\r\n\r\n", 3 + 10, ErrTrailerTooLarge},
+		{"control byte inside a trailer value run", ChunkedDecoder{}, "0\r\nX: abc\x01def\r\n\r\n", 3 + 6, ErrBadTrailerValue},
+		{"control byte inside a quoted run", ChunkedDecoder{}, "1;a=\"bc\x7fd\"\r\n", 7, ErrBadChunkExt},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, bytewise := range []bool{false, true} {
+				d := tt.d
+				at, err := consumedBeforeError(&d, []byte(tt.in), bytewise)
+				if err != tt.err || at != tt.at {
+					t.Fatalf("bytewise=%v: failed at %d with %v, want %d with %v", bytewise, at, err, tt.at, tt.err)
+				}
+			}
+		})
+	}
+}
+
 func TestChunkedResetKeepsLimits(t *testing.T) {
 	d := ChunkedDecoder{MaxTrailerBytes: 1, MaxExtBytes: 2, MaxChunkSize: 3}
 	feedChunked(&d, []byte("1\r\na\r\n"))
