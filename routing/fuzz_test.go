@@ -39,6 +39,10 @@ func FuzzNormalize(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in string) {
 		out, err := Normalize([]byte("pre"), []byte(in))
+		slow, slowErr := normalizeSlow([]byte("pre"), []byte(in))
+		if !bytes.Equal(out, slow) || !errors.Is(err, slowErr) {
+			t.Fatalf("%q: fast path %q, %v; slow path %q, %v", in, out, err, slow, slowErr)
+		}
 		if err != nil {
 			if string(out) != "pre" {
 				t.Fatalf("error %v but dst changed to %q", err, out)

@@ -220,6 +220,7 @@ func (ht *hostTree) finish() {
 	}
 	sortRadix(&ht.radix)
 	ht.radix.link(nil)
+	ht.templates.finish()
 }
 
 func byConditions(a, b *Route) int {

@@ -104,6 +104,10 @@ func parseTemplate(t string) ([]templateSegment, error) {
 // captured by position and named by the matched route).
 type templateNode struct {
 	static map[string]*templateNode
+	// keys and nodes replace static when a node has few literal children:
+	// comparing a handful of strings is cheaper than hashing the segment.
+	keys   []string
+	nodes  []*templateNode
 	param  *templateNode
 	routes []*Route // templates ending at this node
 	rest   []*Route // templates whose next and final segment is "{name...}"
@@ -133,6 +137,42 @@ func (n *templateNode) insert(segs []templateSegment, r *Route) {
 		}
 	}
 	n.routes = append(n.routes, r)
+}
+
+// smallStatic is the number of literal children up to which a node keeps
+// them in a slice instead of a map.
+const smallStatic = 8
+
+// finish compacts the subtree for lookups once all routes are inserted.
+func (n *templateNode) finish() {
+	if len(n.static) <= smallStatic {
+		for k, c := range n.static {
+			n.keys = append(n.keys, k)
+			n.nodes = append(n.nodes, c)
+		}
+		n.static = nil
+	}
+	for _, c := range n.static {
+		c.finish()
+	}
+	for _, c := range n.nodes {
+		c.finish()
+	}
+	if n.param != nil {
+		n.param.finish()
+	}
+}
+
+func (n *templateNode) child(seg []byte) *templateNode {
+	if n.static != nil {
+		return n.static[string(seg)]
+	}
+	for i, k := range n.keys {
+		if k == string(seg) {
+			return n.nodes[i]
+		}
+	}
+	return nil
 }
 
 // span is a parameter value: path[start:end] of the normalized path.
@@ -189,7 +229,7 @@ func (s *templateSearch) visit(n *templateNode, hdr Headers, i, depth int) {
 		j++
 	}
 	seg := path[i+1 : j]
-	if c := n.static[string(seg)]; c != nil {
+	if c := n.child(seg); c != nil {
 		s.visit(c, hdr, j, depth)
 	}
 	if n.param != nil && len(seg) > 0 && depth < maxParams {
