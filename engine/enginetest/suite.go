@@ -396,65 +396,89 @@ func testLargeWriteIsQueuedAndDelivered(t *testing.T, start Starter) {
 	}
 }
 
+// pauseState is a paused connection's count of bytes OnData saw after the pause.
+type pauseState struct{ after atomic.Int64 }
+
 func testPauseReadStopsOnDataAndResumes(t *testing.T, start Starter) {
-	paused := make(chan engine.Conn, 1)
-	pauseErr := make(chan error, 1)
-	var after atomic.Int64 // bytes seen by OnData after the pause
+	paused := make(chan engine.Conn, 2)
+	pauseErr := make(chan error, 2)
 	h := &handler{data: func(c engine.Conn) {
-		if c.Context() == nil {
+		st, _ := c.Context().(*pauseState)
+		if st == nil {
 			s, n, ok := line(c)
 			if !ok || s != "PAUSE" {
 				return
 			}
 			c.Discard(n)
-			c.SetContext("paused")
+			c.SetContext(&pauseState{})
 			if err := c.PauseRead(true); err != nil {
 				pauseErr <- err
 				return
 			}
 			paused <- c
-			if len(c.Peek()) == 0 {
-				return
-			}
+			return // whatever followed the line stays buffered
 		}
-		after.Add(int64(len(c.Peek())))
+		st.after.Add(int64(len(c.Peek())))
 		c.Discard(len(c.Peek()))
 	}}
 	f := serve(t, start, h, options(), 1)
-	c := dial(t, f.addrs[0])
-	c.Write([]byte("PAUSE\n"))
-	var sc engine.Conn
-	select {
-	case sc = <-paused:
-	case err := <-pauseErr:
-		if errors.Is(err, engine.ErrNotSupported) {
-			t.Skip("backend cannot pause reading (engine.ErrNotSupported)")
+	pause := func(c net.Conn) (engine.Conn, *pauseState) {
+		t.Helper()
+		c.Write([]byte("PAUSE\nleft"))
+		select {
+		case sc := <-paused:
+			return sc, sc.Context().(*pauseState)
+		case err := <-pauseErr:
+			if errors.Is(err, engine.ErrNotSupported) {
+				t.Skip("backend cannot pause reading (engine.ErrNotSupported)")
+			}
+			t.Fatalf("PauseRead: %v", err)
+		case <-time.After(testTimeout):
+			t.Fatal("no OnData for PAUSE")
 		}
-		t.Fatalf("PauseRead: %v", err)
-	case <-time.After(testTimeout):
-		t.Fatal("no OnData for PAUSE")
+		panic("unreachable")
 	}
+	resume := func(sc engine.Conn) {
+		t.Helper()
+		onLoop(t, sc.Loop(), func() {
+			if err := sc.PauseRead(false); err != nil {
+				t.Errorf("PauseRead(false): %v", err)
+			}
+		})
+	}
+
+	// Bytes left buffered at the pause are offered again on resume, with nothing new sent.
+	c1 := dial(t, f.addrs[0])
+	sc1, st1 := pause(c1)
+	time.Sleep(50 * time.Millisecond)
+	if got := st1.after.Load(); got != 0 {
+		t.Fatalf("OnData saw %d bytes while paused", got)
+	}
+	resume(sc1)
+	if !waitFor(testTimeout, func() bool { return st1.after.Load() == int64(len("left")) }) {
+		t.Fatalf("after resuming, OnData saw %d of the %d bytes left buffered", st1.after.Load(), len("left"))
+	}
+
 	// While paused, the kernel buffers fill and TCP flow control stops the writer: a 64 MiB
 	// write must not complete within its deadline.
+	c2 := dial(t, f.addrs[0])
+	sc2, st2 := pause(c2)
 	big := make([]byte, 64<<20)
-	c.SetWriteDeadline(time.Now().Add(500 * time.Millisecond))
-	n, err := c.Write(big)
+	c2.SetWriteDeadline(time.Now().Add(500 * time.Millisecond))
+	n, err := c2.Write(big)
 	if err == nil {
 		t.Fatalf("a %d-byte write to a paused connection completed: no backpressure", n)
 	}
 	if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
 		t.Fatalf("write to paused connection: %v, want a timeout", err)
 	}
-	if got := after.Load(); got != 0 {
+	if got := st2.after.Load(); got != 0 {
 		t.Fatalf("OnData saw %d bytes while paused", got)
 	}
-	onLoop(t, sc.Loop(), func() {
-		if err := sc.PauseRead(false); err != nil {
-			t.Errorf("PauseRead(false): %v", err)
-		}
-	})
-	if !waitFor(testTimeout, func() bool { return after.Load() == int64(n) }) {
-		t.Fatalf("after resuming OnData saw %d bytes, want %d", after.Load(), n)
+	resume(sc2)
+	want := int64(n + len("left"))
+	if !waitFor(testTimeout, func() bool { return st2.after.Load() == want }) {
+		t.Fatalf("after resuming OnData saw %d bytes, want %d", st2.after.Load(), want)
 	}
 }
 

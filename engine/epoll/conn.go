@@ -35,11 +35,12 @@ type conn struct {
 	outHead int
 	outTail int
 
-	paused      bool
-	full        bool  // went above the high watermark; OnWritable when below the low one
-	wshut       bool  // CloseWrite called
-	wshutQueued bool  // shutdown(SHUT_WR) waits for the queue to drain
-	werr        error // a write failed; the connection is closed after the current callback
+	paused       bool
+	resumeQueued bool  // in loop.resumed
+	full         bool  // went above the high watermark; OnWritable when below the low one
+	wshut        bool  // CloseWrite called
+	wshutQueued  bool  // shutdown(SHUT_WR) waits for the queue to drain
+	werr         error // a write failed; the connection is closed after the current callback
 
 	dialCb   func(engine.Conn, error) // non-nil while connecting
 	deadline int64                    // dial deadline on the loop clock, 0 for none
@@ -175,7 +176,7 @@ func (c *conn) writable() error {
 }
 
 // fail records a write error; the loop closes the connection with it after the current
-// callback (loop.closeDoomed) rather than inside the handler's Write.
+// callback (loop.settle) rather than inside the handler's Write.
 func (c *conn) fail(err error) error {
 	if c.werr == nil {
 		c.werr = err
@@ -307,7 +308,10 @@ func (l *loop) sync(c *conn) {
 }
 
 // PauseRead implements engine.Conn by taking EPOLLIN out of the interest set, so the kernel's
-// receive buffer fills and TCP flow control reaches the peer.
+// receive buffer fills and TCP flow control reaches the peer. On resume, bytes the handler left
+// buffered are offered again with an OnData right after the current callback, even if the
+// socket has nothing new: otherwise a handler that paused in the middle of a request would
+// wait for bytes the peer may never send.
 func (c *conn) PauseRead(pause bool) error {
 	if c.fd < 0 {
 		return engine.ErrClosed
@@ -317,6 +321,10 @@ func (c *conn) PauseRead(pause bool) error {
 	}
 	c.paused = pause
 	c.loop.sync(c)
+	if !pause && len(c.rd) != 0 && !c.resumeQueued {
+		c.resumeQueued = true
+		c.loop.resumed = append(c.loop.resumed, c)
+	}
 	return nil
 }
 
@@ -363,7 +371,7 @@ func (l *loop) serve(c *conn, events uint32) {
 	}
 	if events&unix.EPOLLOUT != 0 && c.outTail != c.outHead {
 		l.flush(c)
-		l.closeDoomed()
+		l.settle()
 		if c.fd < 0 {
 			return
 		}
@@ -408,7 +416,7 @@ func (l *loop) read(c *conn) {
 			return
 		}
 		c.keepUnconsumed()
-		l.closeDoomed()
+		l.settle()
 		if c.fd < 0 || c.paused || n < len(l.buf) {
 			return
 		}

@@ -181,7 +181,7 @@ func (l *loop) expireDials(now int64) {
 		c := l.dials[i]
 		if c.deadline != 0 && now >= c.deadline {
 			l.closeConn(c, engine.ErrDialTimeout) // removes c from dials
-			l.closeDoomed()
+			l.settle()
 			continue
 		}
 		i++

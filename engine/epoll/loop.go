@@ -53,6 +53,7 @@ type loop struct {
 	listeners []int   // -1 once closed; guarded by srv.mu for writes (see server.mu)
 	dials     []*conn // connections still connecting, for the dial timeouts
 	doomed    []*conn // connections whose write failed inside a callback, closed after it
+	resumed   []*conn // connections resumed with bytes buffered, offered them after it
 	gen       uint32  // last connection generation handed out
 	nextTick  int64
 	bufs      bufPool
@@ -203,7 +204,7 @@ func (l *loop) run() {
 		for i := 0; i < n; i++ {
 			ev := &l.events[i]
 			l.dispatch(int(ev.Fd), uint32(ev.Pad), ev.Events)
-			l.closeDoomed()
+			l.settle()
 		}
 		if l.ntasks.Load() != 0 {
 			l.runTasks()
@@ -216,7 +217,7 @@ func (l *loop) run() {
 				l.resumeAccept()
 			}
 			l.h.OnTick(l, now)
-			l.closeDoomed()
+			l.settle()
 			l.nextTick += tick
 			if l.nextTick <= now {
 				l.nextTick = now + tick
@@ -273,7 +274,7 @@ func (l *loop) runTasks() {
 	for i, fn := range run {
 		run[i] = nil
 		fn()
-		l.closeDoomed()
+		l.settle()
 	}
 	l.running = run[:0]
 }
@@ -309,7 +310,7 @@ func (l *loop) accept(lfd int) {
 			continue
 		}
 		l.h.OnOpen(c)
-		l.closeDoomed()
+		l.settle()
 	}
 }
 
@@ -389,15 +390,30 @@ func (l *loop) forget(c *conn) {
 	c.fd = -1
 }
 
-// closeDoomed closes the connections whose write failed during the last callback. Closing
-// them there and then would call OnClose inside the handler's own Write.
-func (l *loop) closeDoomed() {
-	for len(l.doomed) != 0 {
-		c := l.doomed[len(l.doomed)-1]
-		l.doomed[len(l.doomed)-1] = nil
-		l.doomed = l.doomed[:len(l.doomed)-1]
-		if c.fd >= 0 {
-			l.closeConn(c, c.werr)
+// settle runs after every callback into the handler. It closes the connections whose write
+// failed during the callback (closing them inside the handler's own Write would call OnClose
+// from within it) and offers buffered bytes again to the connections resumed with
+// PauseRead(false) (see conn.PauseRead). Both can queue more of the same; each round handles
+// what the previous one queued.
+func (l *loop) settle() {
+	for len(l.doomed) != 0 || len(l.resumed) != 0 {
+		for len(l.doomed) != 0 {
+			c := l.doomed[len(l.doomed)-1]
+			l.doomed[len(l.doomed)-1] = nil
+			l.doomed = l.doomed[:len(l.doomed)-1]
+			if c.fd >= 0 {
+				l.closeConn(c, c.werr)
+			}
+		}
+		if len(l.resumed) != 0 {
+			c := l.resumed[0]
+			copy(l.resumed, l.resumed[1:])
+			l.resumed[len(l.resumed)-1] = nil
+			l.resumed = l.resumed[:len(l.resumed)-1]
+			c.resumeQueued = false
+			if c.fd >= 0 && !c.paused && c.werr == nil && len(c.rd) != 0 {
+				l.h.OnData(c)
+			}
 		}
 	}
 }
@@ -431,7 +447,7 @@ func (l *loop) end() {
 	for _, c := range l.conns {
 		if c != nil && c.fd >= 0 {
 			l.closeConn(c, engine.ErrShutdown)
-			l.closeDoomed()
+			l.settle()
 		}
 	}
 	l.mu.Lock()

@@ -1,0 +1,119 @@
+//go:build linux
+
+package epoll
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluice-gw/sluice/engine"
+)
+
+// TestMeasurePing is the harness behind the numbers in docs/ENGINE-EPOLL.md; it is skipped
+// unless EPOLL_MEASURE is set, because it measures a separate process from the outside:
+//
+//	go test -c -o /tmp/epoll.test ./engine/epoll
+//	EPOLL_MEASURE=server EPOLL_ADDR=127.0.0.1:7070 EPOLL_SECONDS=20 EPOLL_WAIT=raw /tmp/epoll.test -test.run MeasurePing &
+//	EPOLL_MEASURE=client EPOLL_ADDR=127.0.0.1:7070 EPOLL_SECONDS=5 EPOLL_RATE=5000 EPOLL_CONNS=50 /tmp/epoll.test -test.run MeasurePing -test.v
+//
+// and, around the client run, strace -c -f -p <server pid> or the server's
+// /proc/<pid>/task/*/status context-switch counters and /proc/<pid>/stat CPU times.
+// The server is a one-loop echo server (EPOLL_WAIT=runtime for the comparison wait); the client
+// sends 128-byte requests at EPOLL_RATE per second in total over EPOLL_CONNS connections, each
+// waiting for its echo. Both end on their own after EPOLL_SECONDS.
+func TestMeasurePing(t *testing.T) {
+	mode := os.Getenv("EPOLL_MEASURE")
+	if mode == "" {
+		t.Skip("measurement harness; set EPOLL_MEASURE=server or client (see the comment)")
+	}
+	addr := envOr("EPOLL_ADDR", "127.0.0.1:7070")
+	secs := envInt("EPOLL_SECONDS", 5)
+	if secs <= 0 || secs > 600 {
+		t.Fatalf("EPOLL_SECONDS=%d, want 1..600", secs)
+	}
+	switch mode {
+	case "server":
+		useRuntimeWait = os.Getenv("EPOLL_WAIT") == "runtime"
+		defer func() { useRuntimeWait = false }()
+		s, err := Start(&echoHandler{}, []string{addr}, engine.Options{Loops: envInt("EPOLL_LOOPS", 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("server pid %d on %s, wait=%s\n", os.Getpid(), s.Addrs()[0], envOr("EPOLL_WAIT", "raw"))
+		time.Sleep(time.Duration(secs) * time.Second)
+		s.Stop()
+	case "client":
+		rate, conns := envInt("EPOLL_RATE", 5000), envInt("EPOLL_CONNS", 50)
+		if rate <= 0 || conns <= 0 || conns > 10000 {
+			t.Fatalf("EPOLL_RATE=%d EPOLL_CONNS=%d", rate, conns)
+		}
+		n, lat := pingAtRate(t, addr, conns, rate, time.Duration(secs)*time.Second)
+		t.Logf("requests %d in %ds = %.0f req/s, mean latency %v", n, secs, float64(n)/float64(secs), lat)
+	default:
+		t.Fatalf("EPOLL_MEASURE=%q, want server or client", mode)
+	}
+}
+
+// pingAtRate runs conns clients, each sending one request every conns/rate seconds and
+// waiting for its echo, for d. It returns the requests done and their mean latency.
+func pingAtRate(t *testing.T, addr string, conns, rate int, d time.Duration) (int64, time.Duration) {
+	period := time.Duration(int64(time.Second) * int64(conns) / int64(rate))
+	end := time.Now().Add(d)
+	var done, nanos atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < conns; i++ {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(end.Add(5 * time.Second))
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			msg, buf := make([]byte, 128), make([]byte, 128)
+			// Spread the clients over the period so the requests arrive evenly.
+			next := time.Now().Add(period * time.Duration(i) / time.Duration(conns))
+			for {
+				time.Sleep(time.Until(next))
+				if time.Now().After(end) {
+					return
+				}
+				begin := time.Now()
+				if err := pingOnce(c, msg, buf, 1); err != nil {
+					t.Error(err)
+					return
+				}
+				nanos.Add(int64(time.Since(begin)))
+				done.Add(1)
+				next = next.Add(period)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if done.Load() == 0 {
+		return 0, 0
+	}
+	return done.Load(), time.Duration(nanos.Load() / done.Load())
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(k string, def int) int {
+	v, err := strconv.Atoi(os.Getenv(k))
+	if err != nil {
+		return def
+	}
+	return v
+}
