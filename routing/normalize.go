@@ -182,9 +182,9 @@ func isDotSegmentWithParams(seg []byte) bool {
 // containers resolve as ".."; malformed escapes; control characters, space,
 // '?' and '#'; and paths not starting with '/'.
 //
+// Normalize is idempotent: normalizing its output yields the same bytes.
 // dst and path must not overlap. On error dst is returned unchanged
 // (truncated to its original length).
-// Normalize is idempotent: normalizing its output yields the same bytes.
 func Normalize(dst, path []byte) ([]byte, error) {
 	if isCanonical(path) {
 		return append(dst, path...), nil

@@ -33,8 +33,9 @@ type Spec struct {
 	// Headers must all be present with exactly these values; names are
 	// case-insensitive.
 	Headers []HeaderMatch
-	// Query must all be present with exactly these decoded values (the
-	// first occurrence of each name counts; see Lookup).
+	// Query must all be present with exactly these decoded values. Names
+	// are case-sensitive; keys and values are form-decoded ('+' is a
+	// space); when a name repeats, its first occurrence counts.
 	Query []HeaderMatch
 	// Rewrite says how the upstream path is derived from the normalized
 	// request path; the zero value forwards it unchanged.
@@ -341,7 +342,7 @@ func normalizeSpecPath(p string) (string, error) {
 // request selects, in the precedence order documented in the package
 // comment. host is the request's Host (or :authority) value, with or without
 // a port; rawQuery is the query without the '?', still encoded; hdr may be
-// nil when no route has header conditions.
+// nil, and then routes with header conditions never match.
 //
 // It returns false with a nil error when no route matches (404), and a
 // normalization error (400) when the path is refused; then m holds no route.
