@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -43,6 +44,25 @@ type conn struct {
 	warm   int64 // closed-loop warmup request counter, for the rotation
 	// measuring says whether bytes moved now count toward the result.
 	measuring bool
+	// readAt is when the last read returned (ns since Run.base): every
+	// response completed from that read's bytes completed then.
+	readAt int64
+	// busySince is the send time of the exchange in flight (ns since
+	// Run.base, at least 1), 0 when idle; the watchdog reads it.
+	busySince atomic.Int64
+	// timedOut is set by the watchdog when it expired the exchange.
+	timedOut atomic.Bool
+}
+
+// expire makes the blocked read or write of the exchange sent at since fail
+// now, unless that exchange already ended.
+func (c *conn) expire(since int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.nc != nil && c.busySince.Load() == since {
+		c.timedOut.Store(true)
+		c.nc.SetDeadline(time.Unix(1, 0))
+	}
 }
 
 func newConn(r *Run, id int, sh *shard) *conn {
@@ -62,6 +82,7 @@ func (c *conn) dial() error {
 	}
 	c.nc = nc
 	c.rs, c.re = 0, 0
+	c.timedOut.Store(false)
 	return nil
 }
 
@@ -118,15 +139,17 @@ func (c *conn) claim(n int64) (first, got int64) {
 func (c *conn) closedLoop() {
 	r := c.r
 	pipe := int64(r.cfg.Pipeline)
+	// now is the end of the previous exchange: the next one starts at once,
+	// so reading the clock again would only cost time.
+	now := r.now()
 	for r.ctx.Err() == nil {
-		now := r.now()
 		if r.end > 0 && now >= r.end {
 			return
 		}
 		c.batch = c.batch[:0]
 		if now < r.measureStart {
 			for range pipe {
-				c.batch = append(c.batch, pending{k: c.warm, intended: now})
+				c.batch = append(c.batch, pending{k: c.warm, intended: -1})
 				c.warm++
 			}
 		} else {
@@ -135,10 +158,10 @@ func (c *conn) closedLoop() {
 				return
 			}
 			for i := range n {
-				c.batch = append(c.batch, pending{k: first + i, intended: now, measured: true})
+				c.batch = append(c.batch, pending{k: first + i, intended: -1, measured: true})
 			}
 		}
-		c.exchange()
+		now = c.exchange()
 	}
 }
 
@@ -177,14 +200,15 @@ func (c *conn) openLoop() {
 // exchange writes c.batch and reads one response per request, recording each
 // outcome. On a connection error every unanswered request of the batch fails
 // with that error's kind and the connection is dropped (it is redialled by the
-// next exchange).
-func (c *conn) exchange() {
+// next exchange). A pending intended time of -1 means "when sent" (closed
+// loop). It returns the time the exchange ended.
+func (c *conn) exchange() int64 {
 	r := c.r
 	c.measuring = c.batch[0].measured
 	if c.nc == nil {
 		if err := c.dial(); err != nil {
 			c.fail(0, ErrConnect)
-			return
+			return r.now()
 		}
 	}
 	c.wbuf = c.wbuf[:0]
@@ -194,28 +218,33 @@ func (c *conn) exchange() {
 		c.batch[i].head = q.Head
 		c.wbuf = append(c.wbuf, q.Raw...)
 	}
-	nc := c.nc
 	sent := r.now()
-	deadline := r.base.Add(time.Duration(sent) + r.cfg.Timeout)
-	nc.SetDeadline(deadline)
-	n, err := nc.Write(c.wbuf)
+	for i := range c.batch {
+		if c.batch[i].intended < 0 {
+			c.batch[i].intended = sent
+		}
+	}
+	c.busySince.Store(max(sent, 1))
+	defer c.busySince.Store(0)
+	n, err := c.nc.Write(c.wbuf)
 	if c.measuring {
 		c.sh.mu.Lock()
 		c.sh.bytesWritten += int64(n)
 		c.sh.mu.Unlock()
 	}
 	if err != nil {
-		c.fail(0, classify(err))
-		return
+		c.fail(0, c.classify(err))
+		return r.now()
 	}
+	c.readAt = sent
 	for i := range c.batch {
 		p := &c.batch[i]
 		status, closeAfter, err := c.readResponse(p.head)
 		if err != nil {
-			c.fail(i, classify(err))
-			return
+			c.fail(i, c.classify(err))
+			return r.now()
 		}
-		c.record(p, sent, r.now(), status)
+		c.record(p, sent, c.readAt, status)
 		if closeAfter {
 			c.closeConn()
 			if i+1 < len(c.batch) {
@@ -223,9 +252,19 @@ func (c *conn) exchange() {
 				// this one will never be answered.
 				c.fail(i+1, ErrReset)
 			}
-			return
+			return c.readAt
 		}
 	}
+	return c.readAt
+}
+
+// classify names the kind of a connection error, taking a watchdog expiry
+// as a timeout whatever error it surfaced as.
+func (c *conn) classify(err error) ErrorKind {
+	if c.timedOut.Swap(false) {
+		return ErrTimeout
+	}
+	return classify(err)
 }
 
 func (c *conn) record(p *pending, sent, done int64, status int) {
@@ -234,15 +273,12 @@ func (c *conn) record(p *pending, sent, done int64, status int) {
 	}
 	s := c.sh
 	s.mu.Lock()
-	recordUS(s.corrected, done-p.intended)
 	recordUS(s.uncorrected, done-sent)
 	if c.r.open {
-		recordUS(s.window, done-p.intended)
+		recordUS(s.corrected, done-p.intended)
 		if sent-p.intended > int64(lateAfter) {
 			s.late++
 		}
-	} else {
-		recordUS(s.window, done-sent)
 	}
 	s.status[status]++
 	s.lastDone = max(s.lastDone, done)
@@ -287,6 +323,7 @@ func (c *conn) fill() error {
 		c.rs = 0
 	}
 	n, err := c.nc.Read(c.rbuf[c.re:])
+	c.readAt = c.r.now()
 	c.re += n
 	if n > 0 && c.measuring {
 		c.sh.mu.Lock()
@@ -320,6 +357,9 @@ func (c *conn) readResponse(isHead bool) (status int, closeAfter bool, err error
 			return 0, false, badResponse{err}
 		}
 		c.rs += h.size
+		if h.status < 100 || h.status > 999 {
+			return 0, false, badResponse{errors.New("bench: status code out of range")}
+		}
 		if h.status < 200 {
 			if h.status == 101 {
 				return 0, false, badResponse{errors.New("bench: unexpected 101 Switching Protocols")}
