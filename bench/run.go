@@ -107,7 +107,7 @@ func recordUS(h *hdrhistogram.Histogram, ns int64) {
 // a few shards so recording never contends much and a progress snapshot only
 // locks briefly.
 type shard struct {
-	mu           sync.Mutex
+	mu sync.Mutex
 	// corrected is only recorded in the open loop: in the closed loop the
 	// intended time is the send time and the result copies uncorrected.
 	corrected   *hdrhistogram.Histogram
