@@ -124,3 +124,41 @@ func TestBuildAcceptsMaxParams(t *testing.T) {
 		t.Fatalf("ok=%v n=%d", ok, m.NumParams())
 	}
 }
+
+func TestBuildRejectsUnreachableDuplicates(t *testing.T) {
+	cases := []struct {
+		name string
+		a, b Spec
+	}{
+		{"same exact path", Spec{Path: "/a"}, Spec{Path: "/a"}},
+		{"same path after normalization", Spec{PathPrefix: "/a/"}, Spec{PathPrefix: "//a/./"}},
+		{"template differing in names only", Spec{PathTemplate: "/u/{id}/{rest...}"}, Spec{PathTemplate: "/u/{uid}/{r...}"}},
+		{"same conditions in another order", Spec{Path: "/a", Methods: []string{"GET", "PUT"}, Headers: []HeaderMatch{{"a", "1"}, {"b", "2"}}},
+			Spec{Path: "/a", Methods: []string{"PUT", "GET"}, Headers: []HeaderMatch{{"B", "2"}, {"A", "1"}}}},
+		{"host case", Spec{Host: "A.example.com", Path: "/"}, Spec{Host: "a.EXAMPLE.com", Path: "/"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.a.Name, tc.b.Name = "first", "second"
+			_, err := Build([]Spec{tc.a, tc.b})
+			var se *SpecError
+			if !errors.As(err, &se) || se.Index != 1 || !strings.Contains(err.Error(), "as route 0") {
+				t.Fatalf("err %v", err)
+			}
+		})
+	}
+	distinct := []Spec{
+		{Name: "1", Path: "/a"},
+		{Name: "2", PathPrefix: "/a"},
+		{Name: "3", Path: "/a", Host: "x.org"},
+		{Name: "4", Path: "/a", Host: "*.x.org"},
+		{Name: "5", Path: "/a", Methods: []string{"GET"}},
+		{Name: "6", Path: "/a", Query: []HeaderMatch{{"a", "1"}}},
+		{Name: "7", Path: "/a", Headers: []HeaderMatch{{"a", "1"}}},
+		{Name: "8", PathTemplate: "/a/{x}"},
+		{Name: "9", PathTemplate: "/a/{x...}"},
+	}
+	if _, err := Build(distinct); err != nil {
+		t.Fatalf("distinct routes refused: %v", err)
+	}
+}

@@ -15,7 +15,8 @@
 //     then prefixes, longest first.
 //  3. Between routes with the same host and path: more conditions first (a
 //     method list counts as one, each header and query match as one).
-//  4. Then declaration order.
+//  4. Then declaration order. Build refuses a route identical in host, path
+//     and conditions to an earlier one, since it could never match.
 //
 // A candidate whose method, header or query conditions fail does not end the
 // search: Lookup falls back to the next candidate in this order, across path

@@ -51,17 +51,27 @@ func TestPrecedenceLongestPrefixFirst(t *testing.T) {
 
 func TestPrecedenceMoreConditionsFirstThenDeclarationOrder(t *testing.T) {
 	tab := mustBuild(t, []Spec{
-		{Name: "plain-first", Path: "/x"},
-		{Name: "plain-second", Path: "/x"},
+		{Name: "plain", Path: "/x"},
 		{Name: "get", Path: "/x", Methods: []string{"GET"}},
 		{Name: "get-canary", Path: "/x", Methods: []string{"GET"}, Headers: []HeaderMatch{{"x-canary", "1"}}},
 		{Name: "get-canary-debug", Path: "/x", Methods: []string{"GET"}, Headers: []HeaderMatch{{"x-canary", "1"}}, Query: []HeaderMatch{{"debug", "1"}}},
+		{Name: "post-first", Path: "/x", Methods: []string{"POST"}},
+		{Name: "beta-second", Path: "/x", Headers: []HeaderMatch{{"x-beta", "1"}}},
 	})
 	runLookups(t, tab, []lookupCase{
 		{"three conditions", req{path: "/x", query: "debug=1", hdr: hdrMap{"x-canary": "1"}}, "get-canary-debug"},
 		{"two conditions", req{path: "/x", hdr: hdrMap{"x-canary": "1"}}, "get-canary"},
 		{"one condition", req{path: "/x"}, "get"},
-		{"declaration order among equals", req{method: "POST", path: "/x"}, "plain-first"},
+		{"no condition", req{method: "PUT", path: "/x"}, "plain"},
+		{"declaration order among equal counts", req{method: "POST", path: "/x", hdr: hdrMap{"x-beta": "1"}}, "post-first"},
+	})
+	// The same two routes declared the other way round swap the winner.
+	tab = mustBuild(t, []Spec{
+		{Name: "beta-first", Path: "/x", Headers: []HeaderMatch{{"x-beta", "1"}}},
+		{Name: "post-second", Path: "/x", Methods: []string{"POST"}},
+	})
+	runLookups(t, tab, []lookupCase{
+		{"reversed declaration order", req{method: "POST", path: "/x", hdr: hdrMap{"x-beta": "1"}}, "beta-first"},
 	})
 }
 

@@ -119,7 +119,54 @@ var (
 	errPathCount   = errors.New("exactly one of Path, PathPrefix and PathTemplate must be set")
 	errDupName     = errors.New("route name used twice")
 	errNotAbsolute = errors.New(`must start with "/"`)
+	errShadowed    = errors.New("unreachable route")
 )
+
+// shape identifies what a route matches: two routes with the same shape
+// match exactly the same requests, and the later one never wins.
+// Template parameter names do not matter; condition order does not either.
+func (r *Route) shape() string {
+	var b strings.Builder
+	b.WriteString(r.host)
+	b.WriteByte(0)
+	b.WriteByte(byte(r.kind))
+	if r.kind == kindTemplate {
+		for _, sg := range r.segs {
+			b.WriteByte('/')
+			switch {
+			case sg.rest:
+				b.WriteString("{...}")
+			case sg.param != "":
+				b.WriteString("{}")
+			default:
+				b.WriteString(sg.literal)
+			}
+		}
+	} else {
+		b.WriteString(r.pattern)
+	}
+	methods := slices.Sorted(slices.Values(r.conds.methods))
+	for _, m := range methods {
+		b.WriteByte(0)
+		b.WriteString(m)
+	}
+	for _, list := range [][]HeaderMatch{r.conds.headers, r.conds.query} {
+		b.WriteByte(1)
+		sorted := slices.Clone(list)
+		slices.SortFunc(sorted, func(a, b HeaderMatch) int { return strings.Compare(a.Name, b.Name) })
+		for _, h := range sorted {
+			b.WriteByte(0)
+			b.WriteString(h.Name)
+			b.WriteByte(0)
+			b.WriteString(h.Value)
+		}
+	}
+	return b.String()
+}
+
+// Host returns the route's host key: "" for any host, the lower-case name,
+// or ".example.com" for "*.example.com".
+func (r *Route) Host() string { return r.host }
 
 // Build validates specs and compiles them into a Table. A validation error
 // is a *SpecError (or several joined with errors.Join) naming the route's
@@ -132,6 +179,7 @@ func Build(specs []Spec) (*Table, error) {
 	}
 	var errs []error
 	names := make(map[string]int)
+	shapes := make(map[string]int)
 	for i := range specs {
 		s := &specs[i]
 		fail := func(field string, err error) {
@@ -148,6 +196,11 @@ func Build(specs []Spec) (*Table, error) {
 			fail(field, err)
 			continue
 		}
+		shape := r.shape()
+		if j, dup := shapes[shape]; dup {
+			fail("Path", fmt.Errorf("%w: same host, path and conditions as route %d, so it can never match", errShadowed, j))
+		}
+		shapes[shape] = i
 		t.routes = append(t.routes, r)
 	}
 	if len(errs) > 0 {
