@@ -72,7 +72,17 @@ func (h *Headers) parseFields(buf []byte, start int, lim *Limits) (int, error) {
 		}
 		if buf[i] != ':' {
 			if (buf[i] == ' ' || buf[i] == '\t') && i > nameStart {
-				return 0, ErrSpaceBeforeColon // RFC 9112 5.1: MUST reject with 400
+				// RFC 9112 5.1: whitespace between name and colon MUST be rejected; tell it
+				// apart from whitespace inside a name.
+				for i < n && (buf[i] == ' ' || buf[i] == '\t') {
+					i++
+				}
+				if i >= n {
+					return 0, ErrNeedMore
+				}
+				if buf[i] == ':' {
+					return 0, ErrSpaceBeforeColon
+				}
 			}
 			return 0, ErrBadHeaderName
 		}

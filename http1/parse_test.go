@@ -146,6 +146,7 @@ func TestFieldLines(t *testing.T) {
 		}},
 		{"RejectsSpaceBeforeColon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", ErrSpaceBeforeColon, nil},
 		{"RejectsTabBeforeColon", "GET / HTTP/1.1\r\nHost\t: a\r\n\r\n", ErrSpaceBeforeColon, nil},
+		{"RejectsSpaceInsideName", "GET / HTTP/1.1\r\n" + hostLine + "X Y: v\r\n\r\n", ErrBadHeaderName, nil},
 		{"RejectsObsFold", "GET / HTTP/1.1\r\n" + hostLine + "X: a\r\n b\r\n\r\n", ErrObsFold, nil},
 		{"RejectsObsFoldWithTab", "GET / HTTP/1.1\r\n" + hostLine + "X: a\r\n\tb\r\n\r\n", ErrObsFold, nil},
 		{"RejectsWhitespaceBeforeFirstField", "GET / HTTP/1.1\r\n " + hostLine + "\r\n", ErrWhitespaceAfterLine, nil},
@@ -352,7 +353,7 @@ func TestPipelinedRequestsInOneBuffer(t *testing.T) {
 
 func TestErrorIsNotStickyAcrossRequests(t *testing.T) {
 	var r Request
-	if _, err := ParseRequest([]byte("GET / HTTP/1.1\r\nBad Name: x\r\n\r\n"), &r); err != ErrSpaceBeforeColon {
+	if _, err := ParseRequest([]byte("GET / HTTP/1.1\r\nBad : x\r\n\r\n"), &r); err != ErrSpaceBeforeColon {
 		t.Fatal(err)
 	}
 	if _, err := ParseRequest([]byte("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), &r); err != nil {
