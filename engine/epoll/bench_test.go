@@ -12,19 +12,20 @@ import (
 
 // BenchmarkPingPong is request/response over loopback: conns clients, each sending a 128-byte
 // message and waiting for its echo before the next; ns/op is wall time per request over all
-// clients together. The wait sub-benchmarks compare the raw blocking epoll_wait with the one
-// through the runtime (see wait.go).
+// clients together. The wait sub-benchmarks compare the wait strategies of wait.go.
 func BenchmarkPingPong(b *testing.B) {
-	for _, wait := range []string{"raw", "runtime"} {
+	for _, wait := range []string{"raw", "runtime", "probe"} {
 		for _, conns := range []int{1, 16, 64} {
 			b.Run(fmt.Sprintf("wait=%s/conns=%d", wait, conns), func(b *testing.B) {
-				useRuntimeWait = wait == "runtime"
-				defer func() { useRuntimeWait = false }()
+				waitMode = waitModes[wait]
+				defer func() { waitMode = waitRaw }()
 				benchPingPong(b, conns)
 			})
 		}
 	}
 }
+
+var waitModes = map[string]int{"raw": waitRaw, "runtime": waitRuntime, "probe": waitProbe}
 
 func benchPingPong(b *testing.B, conns int) {
 	_, addr := startEcho(b, &echoHandler{}, 1)

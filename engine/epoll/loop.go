@@ -61,6 +61,7 @@ type loop struct {
 	wakeBuf   [8]byte
 	running   []func() // the tasks being run, swapped with tasks
 	acceptOff bool     // listeners taken out of the epoll set after EMFILE
+	busy      bool     // the last wait returned events (for waitProbe only)
 
 	now atomic.Int64 // cached clock, refreshed on every wake-up
 
@@ -185,7 +186,17 @@ func (l *loop) run() {
 				timeout = 0
 			}
 		}
-		n, errno := epollWait(l.epfd, l.events[:], timeout)
+		var n int
+		var errno unix.Errno
+		if waitMode == waitProbe && timeout != 0 && l.busy {
+			n, errno = epollWait(l.epfd, l.events[:], 0)
+			if n == 0 && errno == 0 {
+				n, errno = epollWait(l.epfd, l.events[:], timeout)
+			}
+		} else {
+			n, errno = epollWait(l.epfd, l.events[:], timeout)
+		}
+		l.busy = n > 0
 		l.sleeping.Store(false)
 		now := nanotime()
 		l.now.Store(now)

@@ -24,7 +24,7 @@ import (
 //
 // and, around the client run, strace -c -f -p <server pid> or the server's
 // /proc/<pid>/task/*/status context-switch counters and /proc/<pid>/stat CPU times.
-// The server is a one-loop echo server (EPOLL_WAIT=runtime for the comparison wait); the client
+// The server is a one-loop echo server (EPOLL_WAIT=raw, runtime or probe: wait.go); the client
 // sends 128-byte requests at EPOLL_RATE per second in total over EPOLL_CONNS connections, each
 // waiting for its echo. Both end on their own after EPOLL_SECONDS.
 func TestMeasurePing(t *testing.T) {
@@ -39,8 +39,12 @@ func TestMeasurePing(t *testing.T) {
 	}
 	switch mode {
 	case "server":
-		useRuntimeWait = os.Getenv("EPOLL_WAIT") == "runtime"
-		defer func() { useRuntimeWait = false }()
+		mode, ok := waitModes[envOr("EPOLL_WAIT", "raw")]
+		if !ok {
+			t.Fatalf("EPOLL_WAIT=%q, want raw, runtime or probe", os.Getenv("EPOLL_WAIT"))
+		}
+		waitMode = mode
+		defer func() { waitMode = waitRaw }()
 		s, err := Start(&echoHandler{}, []string{addr}, engine.Options{Loops: envInt("EPOLL_LOOPS", 1)})
 		if err != nil {
 			t.Fatal(err)

@@ -8,11 +8,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// useRuntimeWait switches the blocking wait to unix.EpollWait (through the runtime's
-// entersyscall/exitsyscall) instead of the raw call. It exists only so that the two can be
-// measured against each other in the same build (see wait_compare_test.go); it is set before
-// Start and never changed while loops run.
-var useRuntimeWait = false
+// Wait strategies, chosen by waitMode. Only waitRaw is used in production; the others exist so
+// the choice can be measured in the same build (bench_test.go, measure_test.go).
+const (
+	// waitRaw: every wait, blocking or not, is a raw epoll_pwait. A blocking wait returns at
+	// once when events are ready, so nothing is gained by probing first.
+	waitRaw = iota
+	// waitRuntime: the blocking wait goes through the runtime (unix.EpollWait), which lets
+	// sysmon hand the P away while the loop sleeps: what gnet and the standard library do.
+	waitRuntime
+	// waitProbe: after a wake-up that found events, one non-blocking wait first; block (raw)
+	// only when it finds nothing. This is gnet's extra poll after each batch.
+	waitProbe
+)
+
+// waitMode is set before Start and never changed while loops run.
+var waitMode = waitRaw
 
 // epollWait is epoll_pwait(2) with a NULL signal mask, which is epoll_wait(2); epoll_pwait is
 // used because arm64 and loong64 have no epoll_wait system call.
@@ -24,7 +35,7 @@ var useRuntimeWait = false
 //
 //go:noinline
 func epollWait(epfd int, events []unix.EpollEvent, msec int) (int, unix.Errno) {
-	if useRuntimeWait && msec != 0 {
+	if waitMode == waitRuntime && msec != 0 {
 		n, err := unix.EpollWait(epfd, events, msec)
 		if err != nil {
 			return 0, err.(unix.Errno)
