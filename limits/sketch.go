@@ -1,14 +1,23 @@
 package limits
 
-// sketch is a count-min sketch of recent key frequencies (TinyLFU's
-// admission filter, Einziger, Friedman and Manes, "TinyLFU: A Highly
-// Efficient Cache Admission Policy", 2017). Four rows of 8-bit saturating
-// counters; every sampleSize additions all counters are halved, so the
-// estimate follows recent traffic and old heavy hitters fade. Not safe for
-// concurrent use: each table shard owns one under its lock.
+// sketch estimates recent key frequencies for TinyLFU admission (Einziger,
+// Friedman and Manes, "TinyLFU: A Highly Efficient Cache Admission Policy",
+// ACM TOS 2017): a doorkeeper Bloom filter in front of a count-min sketch of
+// four rows of 8-bit saturating counters.
+//
+// The doorkeeper absorbs each key's first occurrence in a sample period, so
+// a flood of one-off keys sets doorkeeper bits but never touches the
+// counters; without it, one-offs raise every counter through collisions and
+// their estimates approach those of real repeat visitors. Every sampleSize
+// additions the doorkeeper is cleared and all counters are halved, so the
+// estimate follows recent traffic and old heavy hitters fade.
+//
+// Not safe for concurrent use: each table shard owns one under its lock.
 type sketch struct {
-	counters   []uint8 // rows * width
+	counters   []uint8 // sketchRows * width
 	widthMask  uint64
+	door       []uint64 // doorkeeper bits
+	doorMask   uint64
 	additions  int
 	sampleSize int
 }
@@ -17,51 +26,88 @@ const sketchRows = 4
 
 func newSketch(keys int) sketch {
 	w := 16
-	for w < keys {
+	for w < 2*keys {
 		w <<= 1
+	}
+	sample := 10 * keys
+	// Four doorkeeper bits per addition in a period keep its false-positive
+	// rate (two probes) near 5% when a period is all distinct keys.
+	d := 64
+	for d < 4*sample {
+		d <<= 1
 	}
 	return sketch{
 		counters:   make([]uint8, sketchRows*w),
 		widthMask:  uint64(w - 1),
-		sampleSize: 10 * keys,
+		door:       make([]uint64, d/64),
+		doorMask:   uint64(d - 1),
+		sampleSize: sample,
 	}
 }
 
-// index returns row r's counter for hash h. The hash is remixed so that the
-// sketch's positions do not correlate with the shard and slot bits of h.
+// rowHash derives row r's hash from h with a splitmix64 finaliser, so the
+// rows are independent: with double hashing (h1 + r*h2) two keys that meet in
+// one row of a narrow sketch meet in every row with probability 1/width, and
+// a one-off key sharing a heavy hitter's counters would inherit its count.
+func rowHash(h uint64, r int) uint64 {
+	x := h + uint64(r+1)*0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
 func (s *sketch) index(h uint64, r int) int {
-	x := h * 0x9e3779b97f4a7c15
-	h1, h2 := x>>32, x|1
-	return r*int(s.widthMask+1) + int((h1+uint64(r)*h2)&s.widthMask)
+	return r*int(s.widthMask+1) + int(rowHash(h, r)&s.widthMask)
+}
+
+func (s *sketch) doorBits(h uint64) (uint64, uint64) {
+	x := rowHash(h, sketchRows)
+	return x & s.doorMask, (x >> 32) & s.doorMask
+}
+
+func (s *sketch) inDoor(h uint64) bool {
+	a, b := s.doorBits(h)
+	return s.door[a>>6]&(1<<(a&63)) != 0 && s.door[b>>6]&(1<<(b&63)) != 0
 }
 
 func (s *sketch) add(h uint64) {
+	s.additions++
+	if s.additions >= s.sampleSize {
+		s.age()
+	}
+	if !s.inDoor(h) {
+		a, b := s.doorBits(h)
+		s.door[a>>6] |= 1 << (a & 63)
+		s.door[b>>6] |= 1 << (b & 63)
+		return
+	}
 	for r := 0; r < sketchRows; r++ {
 		i := s.index(h, r)
 		if s.counters[i] != 255 {
 			s.counters[i]++
 		}
 	}
-	s.additions++
-	if s.additions >= s.sampleSize {
-		s.age()
-	}
 }
 
-func (s *sketch) estimate(h uint64) uint8 {
+// estimate returns the key's frequency in the recent sample (saturating).
+func (s *sketch) estimate(h uint64) int {
 	m := uint8(255)
 	for r := 0; r < sketchRows; r++ {
 		if c := s.counters[s.index(h, r)]; c < m {
 			m = c
 		}
 	}
-	return m
+	if s.inDoor(h) {
+		return int(m) + 1
+	}
+	return int(m)
 }
 
-// age halves every counter (the TinyLFU "reset" operation).
+// age is TinyLFU's reset: halve every counter and clear the doorkeeper.
 func (s *sketch) age() {
 	for i := range s.counters {
 		s.counters[i] >>= 1
 	}
+	clear(s.door)
 	s.additions /= 2
 }

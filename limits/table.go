@@ -33,20 +33,26 @@ type TableConfig struct {
 // It is split into shards chosen by a seeded hash of the key (hash/maphash:
 // the per-table random seed stops clients from choosing keys that collide).
 // Each shard is an open-addressing (linear probing) index over a fixed array
-// of entries with the key bytes stored for comparison, an intrusive LRU list
-// and a count-min sketch, all under the shard's mutex; the GCRA step runs
+// of entries with the key bytes stored for comparison, a segmented LRU and a
+// TinyLFU frequency sketch, all under the shard's mutex; the GCRA step runs
 // under the same lock, so a key's windows are charged all or nothing.
 //
 // Bounded memory: a shard allocates its entries, index and sketch up front
 // and never grows; the total is MaxKeys. When a new key arrives at a full
-// shard, the LRU key is the eviction candidate, and TinyLFU decides: the new
-// key replaces it only if the sketch estimates the new key to have been seen
-// more often. A key that is not admitted is judged as a fresh key (which is
-// what it is to the table: a first request conforms unless n exceeds the
-// burst) and counted in TableStats.Untracked; its sketch count rises with
-// each request, so a key that keeps coming back is admitted once it
-// outnumbers the LRU victim. A flood of one-off keys never does, so heavy
-// hitters stay.
+// shard, the eviction candidate is the least recently used key of the
+// probation segment (keys not hit since they were stored), or of the
+// protected segment if probation is empty. TinyLFU decides: the new key
+// replaces the candidate only if the sketch estimates it was seen more
+// often. So a flood of one-off keys never displaces repeat visitors: one-offs
+// lose the frequency comparison, and the rare one admitted on a hash
+// collision lands in probation, where only probationary keys are victims.
+//
+// A key that is not admitted is judged as a fresh key, which is what it is to
+// the table (a first request conforms unless n exceeds the burst), and is
+// counted in TableStats.Untracked. Its sketch count rises with each request,
+// so a key that keeps coming back is stored once it outnumbers the victim.
+// The sketch ages (halves) every 10*keys-per-shard requests, so a key needs
+// to be seen at least twice in that period.
 //
 // Allow is safe from any goroutine and allocates nothing for a key already
 // in the table, and nothing for a new key once an evicted entry's key
@@ -67,9 +73,14 @@ type shard struct {
 	entries []entry // len grows to cap, never beyond
 	tats    []int64 // k per entry
 	k       int
-	head    int32 // most recently used, -1 when empty
-	tail    int32 // least recently used
-	sketch  sketch
+	// Segmented LRU (W-TinyLFU's main space): new keys enter probation; a
+	// hit promotes a key to protected, which holds at most protectedCap keys
+	// and demotes its LRU key back to probation when full. Victims come from
+	// probation first, so a key admitted on a lucky sketch estimate can only
+	// displace other probationary keys, never a repeat visitor.
+	lists        [2]lru
+	protectedCap int
+	sketch       sketch
 
 	hits, inserts, evictions, untracked uint64
 
@@ -80,6 +91,19 @@ type entry struct {
 	hash       uint64
 	key        []byte
 	prev, next int32
+	seg        uint8 // probation or protected
+}
+
+const (
+	probation = 0
+	protected = 1
+)
+
+// lru is an intrusive doubly linked list of entry indices, most recent at
+// head, -1 for none.
+type lru struct {
+	head, tail int32
+	n          int
 }
 
 // TableStats are counters summed over shards.
@@ -140,7 +164,9 @@ func NewTable(cfg TableConfig) (*Table, error) {
 		s.entries = make([]entry, 0, c)
 		s.tats = make([]int64, c*t.k)
 		s.k = t.k
-		s.head, s.tail = -1, -1
+		s.lists[probation] = lru{head: -1, tail: -1}
+		s.lists[protected] = lru{head: -1, tail: -1}
+		s.protectedCap = c * 8 / 10
 		s.sketch = newSketch(c)
 	}
 	return t, nil
@@ -218,7 +244,10 @@ func (s *shard) admit(h uint64, key []byte) int32 {
 		i = int32(len(s.entries))
 		s.entries = s.entries[:i+1]
 	} else {
-		victim := s.tail
+		victim := s.lists[probation].tail
+		if victim < 0 {
+			victim = s.lists[protected].tail
+		}
 		if s.sketch.estimate(h) <= s.sketch.estimate(s.entries[victim].hash) {
 			return -1
 		}
@@ -236,7 +265,7 @@ func (s *shard) admit(h uint64, key []byte) int32 {
 		pos = (pos + 1) & s.mask
 	}
 	s.slots[pos] = i + 1
-	s.pushFront(i)
+	s.pushFront(i, probation)
 	s.inserts++
 	return i
 }
@@ -271,37 +300,61 @@ func (s *shard) removeSlotOf(i int32) {
 
 func (s *shard) unlink(i int32) {
 	e := &s.entries[i]
+	l := &s.lists[e.seg]
 	if e.prev >= 0 {
 		s.entries[e.prev].next = e.next
 	} else {
-		s.head = e.next
+		l.head = e.next
 	}
 	if e.next >= 0 {
 		s.entries[e.next].prev = e.prev
 	} else {
-		s.tail = e.prev
+		l.tail = e.prev
 	}
 	e.prev, e.next = -1, -1
+	l.n--
 }
 
-func (s *shard) pushFront(i int32) {
+func (s *shard) pushFront(i int32, seg uint8) {
 	e := &s.entries[i]
-	e.prev, e.next = -1, s.head
-	if s.head >= 0 {
-		s.entries[s.head].prev = i
+	l := &s.lists[seg]
+	e.seg = seg
+	e.prev, e.next = -1, l.head
+	if l.head >= 0 {
+		s.entries[l.head].prev = i
 	}
-	s.head = i
-	if s.tail < 0 {
-		s.tail = i
+	l.head = i
+	if l.tail < 0 {
+		l.tail = i
 	}
+	l.n++
 }
 
+// touch records a hit: probation keys are promoted, protected keys move to
+// the front, and an overfull protected segment demotes its LRU key.
 func (s *shard) touch(i int32) {
-	if s.head == i {
+	e := &s.entries[i]
+	if e.seg == protected {
+		if s.lists[protected].head != i {
+			s.unlink(i)
+			s.pushFront(i, protected)
+		}
+		return
+	}
+	if s.protectedCap == 0 {
+		if s.lists[probation].head != i {
+			s.unlink(i)
+			s.pushFront(i, probation)
+		}
 		return
 	}
 	s.unlink(i)
-	s.pushFront(i)
+	s.pushFront(i, protected)
+	if s.lists[protected].n > s.protectedCap {
+		d := s.lists[protected].tail
+		s.unlink(d)
+		s.pushFront(d, probation)
+	}
 }
 
 // Stats sums the shard counters, locking each shard in turn.
