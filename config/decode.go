@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"sort"
 	"strings"
@@ -195,6 +196,7 @@ func checkName(s string, lower bool) error {
 func (d *configDecoder) admin(n *yaml.Node, path string) {
 	a := &d.c.Admin
 	var addrNode, tokenNode *yaml.Node
+	tokenGiven := false
 	d.fields(n, path, fieldDecoders{
 		"address": func(v *yaml.Node, p string) {
 			addrNode = deref(v)
@@ -227,28 +229,38 @@ func (d *configDecoder) admin(n *yaml.Node, path string) {
 			if !ok {
 				return
 			}
-			// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-			for i := 0; i < len(s); i++ {
-				c := s[i]
-				if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~+/=", c) >= 0) {
-					d.errorf(tokenNode, p, "invalid character %q in token (RFC 6750 §2.1 allows letters, digits and -._~+/=)", c)
-					return
-				}
+			tokenGiven = s != ""
+			if err := checkBearerToken(s); err != nil {
+				d.errorf(tokenNode, p, "%v", err)
+				return
 			}
 			a.Token = s
 		},
 	})
 	// The admin API can reload the configuration and drain upstreams: off
 	// loopback it must not be open to anyone who can connect.
-	if a.Address != "" && a.Token == "" && addrNode != nil {
-		host, _, _ := strings.Cut(a.Address, ":")
-		if strings.HasPrefix(a.Address, "[") {
-			host = strings.TrimPrefix(a.Address[:strings.LastIndexByte(a.Address, ']')], "[")
-		}
+	if a.Address != "" && !tokenGiven && addrNode != nil {
+		host, _, _ := net.SplitHostPort(a.Address)
 		if !isLoopbackHost(host) {
 			d.errorf(addrNode, field(path, "address"), "admin address %q is not loopback; set admin.token so the admin API is not open to the network", a.Address)
 		}
 	}
+}
+
+// checkBearerToken validates an admin token as RFC 6750 §2.1 defines the
+// credential: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+func checkBearerToken(s string) error {
+	body := strings.TrimRight(s, "=")
+	if body == "" && s != "" {
+		return fmt.Errorf("token %q has no characters before its '=' padding", s)
+	}
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
+			return fmt.Errorf("invalid character %q in token (RFC 6750 §2.1 allows letters, digits, -._~+/ and trailing '=')", c)
+		}
+	}
+	return nil
 }
 
 func (d *configDecoder) http(n *yaml.Node, path string) {

@@ -118,6 +118,8 @@ func TestAdminErrors(t *testing.T) {
 		{"BadAddress", base + "admin:\n  address: localhost\n", "localhost", 0, "admin.address", `missing port in address "localhost"`},
 		{"OverlapsListener", base + "admin:\n  address: 127.0.0.1:8080\n", "127.0.0.1:8080", 2, "admin.address", `admin address "127.0.0.1:8080" overlaps listen[0]`},
 		{"TokenCharset", base + "admin:\n  token: \"a b\"\n", "\"a b\"", 0, "admin.token", `invalid character ' ' in token`},
+		{"TokenPaddingInside", base + "admin:\n  token: a=b\n", "a=b", 0, "admin.token", `invalid character '=' in token`},
+		{"BadTokenIsNotAlsoReportedAsMissing", base + "admin:\n  address: 0.0.0.0:9901\n  token: \"a b\"\n", "\"a b\"", 0, "admin.token", `invalid character ' ' in token`},
 	})
 	for _, addr := range []string{"127.0.0.1:9901", "localhost:9901", "[::1]:9901", "127.0.0.2:0"} {
 		mustParse(t, base+"admin:\n  address: \""+addr+"\"\n")
