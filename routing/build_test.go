@@ -34,6 +34,7 @@ func TestBuildRejectsInvalidSpecs(t *testing.T) {
 		{"host empty label", Spec{Name: "r", Host: "a..com", Path: "/"}, "Host", "not a valid host"},
 		{"host ipv6 with port", Spec{Name: "r", Host: "[::1]:80", Path: "/"}, "Host", "port"},
 		{"method not a token", Spec{Name: "r", Path: "/", Methods: []string{"GET", "BAD METHOD"}}, "Methods[1]", "token"},
+		{"lower-case standard method", Spec{Name: "r", Path: "/", Methods: []string{"get"}}, "Methods[0]", "case-sensitive"},
 		{"method twice", Spec{Name: "r", Path: "/", Methods: []string{"GET", "GET"}}, "Methods[1]", "twice"},
 		{"header name not a token", Spec{Name: "r", Path: "/", Headers: []HeaderMatch{{"x y", "1"}}}, "Headers[0].Name", "token"},
 		{"header value with CR", Spec{Name: "r", Path: "/", Headers: []HeaderMatch{{"x", "1\r\n"}}}, "Headers[0].Value", "control"},

@@ -338,6 +338,9 @@ func compile(i int, s *Spec) (*Route, string, error) {
 		if !isToken(m) {
 			return nil, field, errBadToken
 		}
+		if up := strings.ToUpper(m); up != m && isStandardMethod(up) {
+			return nil, field, fmt.Errorf("methods are case-sensitive (RFC 9110 9.1): %q never matches %s", m, up)
+		}
 		if slices.Contains(s.Methods[:j], m) {
 			return nil, field, errDupMethod
 		}
@@ -376,6 +379,14 @@ func compile(i int, s *Spec) (*Route, string, error) {
 	}
 	r.rewrite = s.Rewrite
 	return r, "", nil
+}
+
+func isStandardMethod(m string) bool {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH":
+		return true
+	}
+	return false
 }
 
 // normalizeSpecPath normalizes a configured path and insists it was written
