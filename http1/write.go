@@ -312,30 +312,39 @@ func appendConfigFields(dst []byte, list []Field) []byte {
 }
 
 // appendTransferCodings writes the received Transfer-Encoding list as one field, the list
-// elements of every Transfer-Encoding line joined in order (RFC 9110 5.3).
-func appendTransferCodings(dst []byte, h *Headers) []byte {
-	if h.transferEncoding == 0 {
+// elements of every Transfer-Encoding line joined in order (RFC 9110 5.3), with chunked
+// appended when addChunked (the proxy chunks a body that was not).
+func appendTransferCodings(dst []byte, h *Headers, addChunked bool) []byte {
+	if h.transferEncoding == 0 && !addChunked {
 		return dst
 	}
 	dst = append(dst, "Transfer-Encoding: "...)
 	first := true
-	for i := int(h.transferEncoding - 1); i < len(h.fields); i++ {
-		if !equalFold(h.Name(i), "transfer-encoding") {
-			continue
-		}
-		v := h.Value(i)
-		for len(v) > 0 {
-			var e []byte
-			e, v = nextListElem(v)
-			if len(e) == 0 {
+	if h.transferEncoding != 0 {
+		for i := int(h.transferEncoding - 1); i < len(h.fields); i++ {
+			if !equalFold(h.Name(i), "transfer-encoding") {
 				continue
 			}
-			if !first {
-				dst = append(dst, ',', ' ')
+			v := h.Value(i)
+			for len(v) > 0 {
+				var e []byte
+				e, v = nextListElem(v)
+				if len(e) == 0 {
+					continue
+				}
+				if !first {
+					dst = append(dst, ',', ' ')
+				}
+				first = false
+				dst = append(dst, e...)
 			}
-			first = false
-			dst = append(dst, e...)
 		}
+	}
+	if addChunked {
+		if !first {
+			dst = append(dst, ',', ' ')
+		}
+		dst = append(dst, "chunked"...)
 	}
 	return append(dst, '\r', '\n')
 }

@@ -142,7 +142,7 @@ func AppendRequestHead(dst []byte, r *Request, o *RequestOptions) []byte {
 	case FramingLength:
 		dst = appendContentLength(dst, r.contentLength)
 	case FramingChunked:
-		dst = appendTransferCodings(dst, h)
+		dst = appendTransferCodings(dst, h, false)
 	}
 
 	if xff || o.ClientIP != nil {

@@ -14,6 +14,12 @@ type ResponseOptions struct {
 	// KeepAlive adds "Connection: keep-alive", which an HTTP/1.0 client needs to keep the
 	// connection open (RFC 9112 9.3, C.2.2). Ignored when Close is set.
 	KeepAlive bool
+	// Chunked announces that the proxy chunks the body itself (AppendChunk, AppendLastChunk):
+	// "chunked" is appended to the received transfer codings. Set it only for a body that runs
+	// to the close (Framing is FramingClose) that the proxy re-frames to keep the client
+	// connection open. It is ignored when the response has a Content-Length or chunked among
+	// its codings (RFC 9112 6.1: chunked is applied once): then the proxy must close.
+	Chunked bool
 	// Upgrade keeps Upgrade and sends "Connection: upgrade" when the response switches
 	// protocols (Response.Upgrade non-nil).
 	Upgrade bool
@@ -90,7 +96,7 @@ func AppendResponseHead(dst []byte, r *Response, o *ResponseOptions) []byte {
 		dst = appendContentLength(dst, r.contentLength)
 	}
 	if !o.Dechunk {
-		dst = appendTransferCodings(dst, h)
+		dst = appendTransferCodings(dst, h, o.Chunked && r.contentLength < 0 && r.flags&flagChunkedSeen == 0)
 	}
 	if o.Via != nil {
 		dst = appendVia(dst, r.Minor(), o.Via)

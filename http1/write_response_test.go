@@ -63,6 +63,36 @@ func TestAppendResponseHeadRewrites(t *testing.T) {
 			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\nConnection: close\r\n\r\n",
 		},
 		{
+			"chunks a close-delimited body for the client",
+			"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n",
+			&ResponseOptions{Chunked: true},
+			"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n",
+		},
+		{
+			"chunks a close-delimited body after its codings",
+			"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+			&ResponseOptions{Chunked: true},
+			"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+		},
+		{
+			"does not chunk a body that has a length",
+			"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n",
+			&ResponseOptions{Chunked: true},
+			"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n",
+		},
+		{
+			"does not chunk a chunked body twice",
+			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+			&ResponseOptions{Chunked: true},
+			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+		},
+		{
+			"does not chunk a body whose codings already hold chunked",
+			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+			&ResponseOptions{Chunked: true, Close: true},
+			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\nConnection: close\r\n\r\n",
+		},
+		{
 			"adds keep-alive for http/1.0 clients",
 			"HTTP/1.1 204 No Content\r\n\r\n",
 			&ResponseOptions{KeepAlive: true},
