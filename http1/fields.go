@@ -7,13 +7,15 @@ import (
 // hasCtl reports whether any of the 8 bytes of x is below 0x20 or is 0x7f (DEL): the bytes a
 // field value may not hold, except HTAB which the byte loop then accepts. Bytes >= 0x80
 // (obs-text) never match. See "Bit Twiddling Hacks", hasless / haszero.
-func hasCtl(x uint64) bool {
+func hasCtl(x uint64) bool { return ctlMask(x) != 0 }
+
+// ctlMask is nonzero when x holds a control byte or DEL; OR two masks to test 16 bytes with
+// one branch.
+func ctlMask(x uint64) uint64 {
 	const lo = 0x0101010101010101
 	const hi = 0x8080808080808080
-	less := (x - lo*0x20) & ^x & hi
 	y := x ^ (lo * 0x7f)
-	del := (y - lo) & ^y & hi
-	return less|del != 0
+	return ((x-lo*0x20) & ^x | (y-lo) & ^y) & hi
 }
 
 // parseFields parses header field lines from buf[i:] up to and including the empty line that
@@ -21,6 +23,7 @@ func hasCtl(x uint64) bool {
 // every complete line before it is stored, so the next call resumes there.
 func (h *Headers) parseFields(buf []byte, start int, lim *Limits) (int, error) {
 	maxBytes := uint(lim.MaxHeaderBytes)
+	maxFields := lim.MaxHeaders
 	n := uint(len(buf))
 	i := uint(start) // unsigned indexes let the compiler drop the bounds checks below
 	for {
@@ -97,10 +100,13 @@ func (h *Headers) parseFields(buf []byte, start int, lim *Limits) (int, error) {
 		valueStart := i
 		for i+16 <= n {
 			b := buf[i : i+16 : i+16]
-			if hasCtl(binary.LittleEndian.Uint64(b)) || hasCtl(binary.LittleEndian.Uint64(b[8:])) {
+			if ctlMask(binary.LittleEndian.Uint64(b))|ctlMask(binary.LittleEndian.Uint64(b[8:])) != 0 {
 				break
 			}
 			i += 16
+		}
+		if i+8 <= n && !hasCtl(binary.LittleEndian.Uint64(buf[i:i+8:i+8])) {
+			i += 8
 		}
 		for i < n && valueTable[buf[i]] {
 			i++
@@ -125,11 +131,11 @@ func (h *Headers) parseFields(buf []byte, start int, lim *Limits) (int, error) {
 			return 0, ErrBadHeaderValue // NUL, controls and DEL: RFC 9110 5.5
 		}
 		valueEnd := i
-		for valueEnd > valueStart && (buf[valueEnd-1] == ' ' || buf[valueEnd-1] == '\t') {
+		for valueEnd > valueStart && buf[valueEnd-1] <= ' ' { // only SP and HTAB get here
 			valueEnd--
 		}
 		i += 2
-		if len(h.fields) >= lim.MaxHeaders {
+		if len(h.fields) >= maxFields {
 			return 0, ErrTooManyHeaders
 		}
 		h.fields = append(h.fields, field{int32(nameStart), int32(nameEnd), int32(valueStart), int32(valueEnd)})

@@ -576,3 +576,30 @@ func TestErrorsHaveDistinctReasonsAndServerStatuses(t *testing.T) {
 		seen[e.Reason] = true
 	}
 }
+
+// The 8-byte fast paths must agree exactly with the byte tables they skip over.
+func TestSWARMasksMatchByteTables(t *testing.T) {
+	for b := 0; b < 256; b++ {
+		for p := 0; p < 8; p++ {
+			for _, fill := range []byte{'a', 0xff, 0x80, '~', '!'} {
+				w := [8]byte{fill, fill, fill, fill, fill, fill, fill, fill}
+				w[p] = byte(b)
+				x := uint64(0)
+				for k := 7; k >= 0; k-- {
+					x = x<<8 | uint64(w[k])
+				}
+				wantCtl, wantTarget := false, false
+				for _, c := range w {
+					wantCtl = wantCtl || !valueTable[c] || c == '\t'
+					wantTarget = wantTarget || !targetTable[c]
+				}
+				if hasCtl(x) != wantCtl {
+					t.Fatalf("hasCtl(% x) = %v", w, !wantCtl)
+				}
+				if targetMask(x) != wantTarget {
+					t.Fatalf("targetMask(% x) = %v", w, !wantTarget)
+				}
+			}
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package http1
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // Request is a parsed request head: views into the buffer passed to ParseRequest, valid until
 // that buffer is modified or reused. Set Limits once; ParseRequest and Reset keep them. A
@@ -116,6 +119,9 @@ func (r *Request) parseRequestLine(buf []byte, lim *Limits) error {
 	me := i
 	i++
 	ts := i
+	for i+8 <= len(buf) && !targetMask(binary.LittleEndian.Uint64(buf[i:i+8:i+8])) {
+		i += 8
+	}
 	for i < len(buf) && targetTable[buf[i]] {
 		i++
 	}
@@ -349,4 +355,14 @@ func (r *Request) Bytes() []byte {
 		return nil
 	}
 	return r.buf[:r.headLen:r.headLen]
+}
+
+// targetMask reports whether any of the 8 bytes of x is not a target byte (isTargetByte): a
+// control, SP, DEL, non-ASCII or '#'.
+func targetMask(x uint64) bool {
+	const lo = 0x0101010101010101
+	const hi = 0x8080808080808080
+	y := x ^ (lo * 0x7f)
+	z := x ^ (lo * '#')
+	return ((x-lo*0x21)&^x|(y-lo)&^y|(z-lo)&^z|x)&hi != 0
 }
