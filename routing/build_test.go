@@ -47,6 +47,11 @@ func TestBuildRejectsInvalidSpecs(t *testing.T) {
 		{"replace path unknown param", Spec{Name: "r", PathTemplate: "/a/{b}", Rewrite: RewriteSpec{ReplacePath: "/x/{c}"}}, "Rewrite.ReplacePath", "parameter"},
 		{"replace path unbalanced", Spec{Name: "r", PathTemplate: "/a/{b}", Rewrite: RewriteSpec{ReplacePath: "/x/{b"}}, "Rewrite.ReplacePath", "unbalanced"},
 		{"replace path stray brace", Spec{Name: "r", PathTemplate: "/a/{b}", Rewrite: RewriteSpec{ReplacePath: "/x}/{b}"}}, "Rewrite.ReplacePath", "unbalanced"},
+		{"replace path reference at start", Spec{Name: "r", PathTemplate: "/a/{b}", Rewrite: RewriteSpec{ReplacePath: "{b}/x"}}, "Rewrite.ReplacePath", "whole path segment"},
+		{"replace path reference glued to text", Spec{Name: "r", PathTemplate: "/a/{b}", Rewrite: RewriteSpec{ReplacePath: "/.{b}"}}, "Rewrite.ReplacePath", "whole path segment"},
+		{"replace path reference followed by text", Spec{Name: "r", PathTemplate: "/a/{b}", Rewrite: RewriteSpec{ReplacePath: "/{b}.json"}}, "Rewrite.ReplacePath", "whole path segment"},
+		{"replace path nested brace", Spec{Name: "r", PathTemplate: "/a/{b}", Rewrite: RewriteSpec{ReplacePath: "/{{b}"}}, "Rewrite.ReplacePath", "unbalanced"},
+		{"replace path dot segment", Spec{Name: "r", PathTemplate: "/a/{b}", Rewrite: RewriteSpec{ReplacePath: "/x/../{b}"}}, "Rewrite.ReplacePath", "normalized"},
 		{"replace path relative", Spec{Name: "r", Path: "/a", Rewrite: RewriteSpec{ReplacePath: "x"}}, "Rewrite.ReplacePath", "normalized"},
 	}
 	for _, tc := range cases {

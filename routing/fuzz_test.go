@@ -103,7 +103,7 @@ func FuzzNormalize(f *testing.F) {
 // routed to the "/public/" prefix has a normalized path outside it.
 func FuzzLookup(f *testing.F) {
 	tab, err := Build([]Spec{
-		{Name: "public", PathPrefix: "/public/"},
+		{Name: "public", PathPrefix: "/public/", Rewrite: RewriteSpec{ReplacePrefix: "/srv"}},
 		{Name: "admin", Path: "/admin", Headers: []HeaderMatch{{"x-token", "t"}}},
 		{Name: "user", Host: "*.example.com", PathTemplate: "/users/{id}/{rest...}", Query: []HeaderMatch{{"v", "1"}}},
 		{Name: "exact", Host: "api.example.com", Path: "/x", Methods: []string{"GET"}},
@@ -128,15 +128,18 @@ func FuzzLookup(f *testing.F) {
 		if !ok {
 			return
 		}
+		up := m.AppendUpstreamPath(nil)
 		switch m.Route().Name() {
 		case "public":
-			if !bytes.HasPrefix(m.Path(), []byte("/public/")) {
-				t.Fatalf("%q routed to public as %q", p, m.Path())
+			if !bytes.HasPrefix(m.Path(), []byte("/public/")) || !bytes.HasPrefix(up, []byte("/srv/")) {
+				t.Fatalf("%q routed to public as %q, upstream %q", p, m.Path(), up)
 			}
 		case "admin":
 			t.Fatalf("%q reached admin without the token", p)
 		}
-		_ = m.AppendUpstreamPath(nil)
+		if again, err := Normalize(nil, up); err != nil || !bytes.Equal(again, up) {
+			t.Fatalf("%q: upstream %q is not normalized (%q, %v)", p, up, again, err)
+		}
 	})
 }
 
@@ -148,6 +151,8 @@ func FuzzBuild(f *testing.F) {
 	f.Add("/{a}/{b...}", "*.x.org", "/q/r/s")
 	f.Add("/a/./{b}", "*", "/a")
 	f.Add("/{", "[::1]", "/")
+	f.Add("/x/{rest...}", "", "/x/")
+	f.Add("/{a}/{rest...}", "", "/.;b/c")
 	f.Fuzz(func(t *testing.T, tmpl, host, p string) {
 		tab, err := Build([]Spec{{Name: "t", Host: host, PathTemplate: tmpl, Rewrite: RewriteSpec{ReplacePath: tmpl}}})
 		if err != nil {
@@ -160,7 +165,12 @@ func FuzzBuild(f *testing.F) {
 		var m Match
 		_, _ = tab.Lookup(&m, []byte(strings.TrimPrefix(host, "*")), []byte("GET"), []byte(p), nil, nil)
 		if m.Route() != nil {
-			_ = m.AppendUpstreamPath(nil)
+			// The upstream path is built from the template's own text and
+			// the captured values; it must come out normalized.
+			up := m.AppendUpstreamPath(nil)
+			if again, err := Normalize(nil, up); err != nil || !bytes.Equal(again, up) {
+				t.Fatalf("template %q, path %q: upstream %q is not normalized (%q, %v)", tmpl, p, up, again, err)
+			}
 		}
 	})
 }

@@ -22,7 +22,8 @@ func (m *Match) Path() []byte { return m.path }
 func (m *Match) NumParams() int { return m.nparams }
 
 // ParamAt returns the name and value of the i-th captured parameter, in path
-// order. The value is a view into Path.
+// order. The value is a view into Path. Like a slice index, it panics unless
+// 0 <= i < NumParams().
 func (m *Match) ParamAt(i int) (name string, value []byte) {
 	sp := m.params[i]
 	return m.route.params[i], m.path[sp.start:sp.end]

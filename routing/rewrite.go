@@ -2,6 +2,7 @@ package routing
 
 import (
 	"errors"
+	"slices"
 	"strings"
 )
 
@@ -31,6 +32,7 @@ var (
 	errRewriteForm   = errors.New("must be an absolute path in normalized form")
 	errRewriteParam  = errors.New("references a parameter the template does not have")
 	errRewriteSyntax = errors.New(`unbalanced "{" or "}"`)
+	errRewriteWhole  = errors.New(`a "{name}" reference must be a whole path segment`)
 )
 
 func (rw *RewriteSpec) validate(r *Route) (field string, err error) {
@@ -54,40 +56,52 @@ func (rw *RewriteSpec) validate(r *Route) (field string, err error) {
 		return "ReplacePrefix", errRewriteForm
 	}
 	if rw.ReplacePath != "" {
-		// Check the literal text by normalizing it with every reference
-		// replaced by a plain segment character.
-		var lit strings.Builder
-		s := rw.ReplacePath
-		for len(s) > 0 {
-			open := strings.IndexByte(s, '{')
-			if open < 0 {
-				if strings.IndexByte(s, '}') >= 0 {
-					return "ReplacePath", errRewriteSyntax
-				}
-				lit.WriteString(s)
-				break
-			}
-			end := strings.IndexByte(s[open:], '}')
-			if end < 0 || strings.IndexByte(s[:open], '}') >= 0 {
-				return "ReplacePath", errRewriteSyntax
-			}
-			name := s[open+1 : open+end]
-			found := false
-			for _, p := range r.params {
-				found = found || p == name
-			}
-			if !found {
-				return "ReplacePath", errRewriteParam
-			}
-			lit.WriteString(s[:open])
-			lit.WriteByte('p')
-			s = s[open+end+1:]
-		}
-		if !isNormalized(lit.String()) {
-			return "ReplacePath", errRewriteForm
-		}
+		return "ReplacePath", validateReplacePath(rw.ReplacePath, r.params)
 	}
 	return "", nil
+}
+
+// validateReplacePath checks a ReplacePath: "{name}" references to the
+// template's parameters, each a whole segment, and literal text in
+// normalized form. Whole segments keep the result normalized whatever the
+// values: a fixed parameter is a normalized segment, never "." or "..", and
+// an empty "{rest...}" collapses with its slash. A reference glued to text
+// could form one (".{x}" with x = ".;a" gives "..;a").
+func validateReplacePath(tmpl string, params []string) error {
+	var lit strings.Builder
+	i := 0
+	for i < len(tmpl) {
+		c := tmpl[i]
+		if c == '}' {
+			return errRewriteSyntax
+		}
+		if c != '{' {
+			lit.WriteByte(c)
+			i++
+			continue
+		}
+		end := strings.IndexByte(tmpl[i:], '}')
+		if end < 0 {
+			return errRewriteSyntax
+		}
+		end += i
+		name := tmpl[i+1 : end]
+		if strings.IndexByte(name, '{') >= 0 {
+			return errRewriteSyntax
+		}
+		if !slices.Contains(params, name) {
+			return errRewriteParam
+		}
+		if i == 0 || tmpl[i-1] != '/' || end+1 < len(tmpl) && tmpl[end+1] != '/' {
+			return errRewriteWhole
+		}
+		lit.WriteByte('p')
+		i = end + 1
+	}
+	if !isNormalized(lit.String()) {
+		return errRewriteForm
+	}
+	return nil
 }
 
 func isNormalized(p string) bool {
@@ -125,6 +139,10 @@ func (m *Match) appendTemplate(dst []byte, tmpl string) []byte {
 		v, _ := m.Param(tmpl[open+1 : end])
 		dst = append(dst, v...)
 		tmpl = tmpl[end+1:]
+		// An empty "{rest...}" between two slashes must not leave "//".
+		if len(v) == 0 && len(dst) > 0 && dst[len(dst)-1] == '/' && len(tmpl) > 0 && tmpl[0] == '/' {
+			tmpl = tmpl[1:]
+		}
 	}
 	return dst
 }

@@ -43,6 +43,7 @@ func TestUpstreamPathAppliesRouteRewrite(t *testing.T) {
 		{Name: "replace", PathPrefix: "/old/", Rewrite: RewriteSpec{ReplacePrefix: "/new"}},
 		{Name: "exact-replace", Path: "/health", Rewrite: RewriteSpec{ReplacePrefix: "/internal/healthz"}},
 		{Name: "template", PathTemplate: "/users/{id}/files/{rest...}", Rewrite: RewriteSpec{ReplacePath: "/v1/accounts/{id}/blobs/{rest}"}},
+		{Name: "rest-middle", PathTemplate: "/mid/{rest...}", Rewrite: RewriteSpec{ReplacePath: "/x/{rest}/y"}},
 		{Name: "literal-path", PathPrefix: "/legacy", Rewrite: RewriteSpec{ReplacePath: "/gone"}},
 		{Name: "as-is", PathPrefix: "/"},
 	})
@@ -56,6 +57,8 @@ func TestUpstreamPathAppliesRouteRewrite(t *testing.T) {
 		{"template substitution", "/users/42/files/a/b.txt", "template", "/v1/accounts/42/blobs/a/b.txt"},
 		{"template with empty rest", "/users/42/files/", "template", "/v1/accounts/42/blobs/"},
 		{"fixed replacement", "/legacy/x", "literal-path", "/gone"},
+		{"rest in the middle", "/mid/a/b", "rest-middle", "/x/a/b/y"},
+		{"empty rest in the middle leaves no double slash", "/mid/", "rest-middle", "/x/y"},
 		{"normalized path forwarded", "/a//b/./c/%7e", "as-is", "/a/b/c/~"},
 		{"rewrite sees normalized path", "//strip/../strip/x", "strip", "/x"},
 	}
