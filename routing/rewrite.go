@@ -19,7 +19,8 @@ type RewriteSpec struct {
 	// "/v2/users".
 	ReplacePrefix string
 	// ReplacePath replaces the whole path. In a template route it may
-	// reference the template's parameters as "{name}": with template
+	// reference the template's parameters as "{name}", each reference a
+	// whole segment ("{rest}" for a "{rest...}" parameter): with template
 	// "/users/{id}" and ReplacePath "/v1/accounts/{id}", "/users/42" becomes
 	// "/v1/accounts/42". Parameter values are substituted in their
 	// normalized form.
