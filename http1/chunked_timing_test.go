@@ -1,6 +1,10 @@
 package http1
 
 import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http/httputil"
 	"strings"
 	"testing"
 )
@@ -52,6 +56,38 @@ func BenchmarkChunkedDecodeTrailers(b *testing.B) {
 	in := append(chunkedBody(64, 4, "")[:0:0], chunkedBody(64, 4, "")...)
 	in = append(in[:len(in)-2], "X-Checksum: sha256=0123456789abcdef0123456789abcdef\r\nX-Status: ok\r\n\r\n"...)
 	benchmarkChunkedDecode(b, in)
+}
+
+// BenchmarkChunkedNetHTTP* decode the same bodies with net/http's chunked reader, for scale.
+// It copies the data out and stops at the last-chunk line (no trailer validation).
+func benchmarkChunkedNetHTTP(b *testing.B, in []byte) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(in)))
+	rd := bytes.NewReader(in)
+	br := bufio.NewReaderSize(rd, 64<<10)
+	sink := make([]byte, 64<<10)
+	for b.Loop() {
+		rd.Reset(in)
+		br.Reset(rd)
+		cr := httputil.NewChunkedReader(br)
+		for {
+			_, err := cr.Read(sink)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+func BenchmarkChunkedNetHTTPTinyChunks(b *testing.B) {
+	benchmarkChunkedNetHTTP(b, chunkedBody(1, 256, ""))
+}
+
+func BenchmarkChunkedNetHTTP4KChunks(b *testing.B) {
+	benchmarkChunkedNetHTTP(b, chunkedBody(4096, 16, ""))
 }
 
 func BenchmarkAppendChunk(b *testing.B) {
