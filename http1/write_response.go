@@ -128,6 +128,10 @@ const maxErrorReason = 256
 // without a registered text). Only 4xx and 5xx statuses carry such
 // a body; any other status is written as 500. Control bytes in reason are dropped and it is cut
 // to 256 bytes, so it can never split the head. It does not allocate when dst has room.
+//
+// A response to HEAD has no content (RFC 9110 9.3.2) but the client still reads Content-Length
+// bytes as the next response's start unless the connection ends: answer HEAD with close, or
+// send only the head (the bytes up to the empty line).
 func AppendErrorResponse(dst []byte, status int, reason string, close bool) []byte {
 	if status < 400 || status > 599 {
 		status = 500
