@@ -129,9 +129,9 @@ const maxErrorReason = 256
 // a body; any other status is written as 500. Control bytes in reason are dropped and it is cut
 // to 256 bytes, so it can never split the head. It does not allocate when dst has room.
 //
-// A response to HEAD has no content (RFC 9110 9.3.2) but the client still reads Content-Length
-// bytes as the next response's start unless the connection ends: answer HEAD with close, or
-// send only the head (the bytes up to the empty line).
+// A client knows that a response to HEAD has no content (RFC 9110 9.3.2), so it would read the
+// body as the start of the next response: answer HEAD with close, or send only the head (the
+// bytes up to the empty line).
 func AppendErrorResponse(dst []byte, status int, reason string, close bool) []byte {
 	if status < 400 || status > 599 {
 		status = 500
