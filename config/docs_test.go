@@ -64,9 +64,12 @@ func TestDocsExamplesParse(t *testing.T) {
 		}
 		n++
 		name := fmt.Sprintf("docs/config.md(block at line %d)", b.line)
-		if _, err := parse(name, []byte(b.body), trace); err != nil {
+		c, err := parse(name, []byte(b.body), trace)
+		if err != nil {
 			t.Errorf("example at %s does not parse:\n%v", name, err)
+			continue
 		}
+		roundTrip(t, c)
 	}
 	if n < 10 {
 		t.Fatalf("found %d yaml examples in docs/config.md; the extractor is broken", n)

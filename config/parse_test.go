@@ -395,3 +395,54 @@ func BenchmarkParseFull(b *testing.B) {
 		}
 	}
 }
+
+// roundTrip checks that Format writes a file Parse reads back as the same
+// Config (the admin token aside, which Format leaves out).
+func roundTrip(t testing.TB, c *Config) {
+	t.Helper()
+	text := c.Format()
+	back, err := Parse(c.File, text)
+	if err != nil {
+		t.Fatalf("Format output does not parse: %v\n%s", err, text)
+	}
+	if c.Admin.Token != "" {
+		if !strings.Contains(string(text), "token: "+RedactedToken+" # the real token is not shown") || strings.Contains(string(text), c.Admin.Token) {
+			t.Fatalf("Format shows the admin token or does not say it is set:\n%s", text)
+		}
+		back.Admin.Token = c.Admin.Token
+	}
+	if !reflect.DeepEqual(normalize(back), normalize(c)) {
+		t.Fatalf("round trip changed the config\n--- formatted ---\n%s", text)
+	}
+}
+
+// normalize treats an empty and a nil trusted_proxies list as the same.
+func normalize(c *Config) *Config {
+	cp := *c
+	if len(cp.HTTP.TrustedProxies) == 0 {
+		cp.HTTP.TrustedProxies = nil
+	}
+	return &cp
+}
+
+func TestFormatRoundTrips(t *testing.T) {
+	for name, src := range map[string]string{"minimal": minimal, "full": full, "demo": string(demoYAML)} {
+		t.Run(name, func(t *testing.T) { roundTrip(t, mustParse(t, src)) })
+	}
+}
+
+func TestFormatWritesEveryDefault(t *testing.T) {
+	text := string(mustParse(t, minimal).Format())
+	for _, want := range []string{
+		"engine: gnet", "loops: 0", "name: listen-0", "address: 127.0.0.1:9901",
+		"max_request_line: 8KiB", "max_header_bytes: 32KiB", "max_headers: 100", "max_body: \"0\"",
+		"header_read_timeout: 10s", "idle_timeout: 1m0s", "max_connections: 0", "trusted_proxies: []",
+		"via: sluice", "shutdown_timeout: 30s", "balancer: round_robin", "weight: 1",
+		"connect_timeout: 2s", "response_timeout: 30s", "read_timeout: 1m0s", "max_idle: 64",
+		"retries: 1", "name: route-0", "timeout: 30s", "format: json",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("Format output lacks %q:\n%s", want, text)
+		}
+	}
+}

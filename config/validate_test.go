@@ -369,8 +369,9 @@ func TestAcceptedForms(t *testing.T) {
 	}
 }
 
-// FuzzParse feeds arbitrary files to Parse: it must never panic, and must
-// return exactly one of a Config and a *Errors whose lines all name the file.
+// FuzzParse feeds arbitrary files to Parse: it must never panic, must
+// return exactly one of a Config and a *Errors whose lines all name the file,
+// and a Config it accepts must survive Format and Parse unchanged.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(minimal))
 	f.Add([]byte(full))
@@ -398,5 +399,6 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("route not complete: %+v", r)
 			}
 		}
+		roundTrip(t, c)
 	})
 }

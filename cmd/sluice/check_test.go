@@ -73,6 +73,24 @@ func TestCheckUsageErrorsAreOneLineExit2(t *testing.T) {
 	}
 }
 
+func TestCheckPrintShowsEffectiveConfig(t *testing.T) {
+	p := writeFile(t, "good.yaml", validConfig)
+	code, out, errOut := check("-c", p, "-print")
+	if code != 0 || errOut != "" {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	// The printed file is itself valid and spells out the defaults.
+	p2 := writeFile(t, "effective.yaml", out)
+	if code, _, errOut := check("-c", p2); code != 0 {
+		t.Errorf("printed config does not check: %s\n%s", errOut, out)
+	}
+	for _, want := range []string{"max_headers: 100", "retries: 1", "name: route-0", "address: 127.0.0.1:9901"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("-print output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 func TestCheckHelpExits0(t *testing.T) {
 	code, out, errOut := check("-h")
 	if code != 0 || errOut != "" || !strings.Contains(out, "Usage: sluice check -c FILE") {

@@ -62,7 +62,7 @@ func TestBuiltBinary(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(validConfig+"bogus: 1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if code, out, _ := run("help", "check"); code != 0 || !strings.Contains(out, "Usage: sluice check -c FILE") {
+	if code, out, _ := run("help", "check"); code != 0 || !strings.Contains(out, "Usage: sluice check -c FILE [-print]") {
 		t.Errorf("help check: exit %d, %q", code, out)
 	}
 	if code, out, _ := run("check", "-c", good); code != 0 || out != good+": ok\n" {
