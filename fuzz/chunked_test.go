@@ -117,6 +117,23 @@ func FuzzChunkedDecoder(f *testing.F) {
 			}
 		}
 
+		if checkAllocs {
+			var d http1.ChunkedDecoder
+			allocs := testing.AllocsPerRun(1, func() {
+				d.Reset()
+				for p := in; len(p) > 0 && !d.Done(); {
+					n, _, err := d.Decode(p)
+					if err != nil || n == 0 {
+						break
+					}
+					p = p[n:]
+				}
+			})
+			if allocs != 0 {
+				t.Fatalf("Decode allocated %v times on %q", allocs, in)
+			}
+		}
+
 		if !whole.done {
 			return
 		}

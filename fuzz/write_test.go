@@ -62,6 +62,12 @@ func FuzzAppendRequestHead(f *testing.F) {
 		}
 		o := requestOptions(flags, path, host)
 		out := http1.AppendRequestHead(nil, &r, o)
+		if checkAllocs {
+			dst := make([]byte, 0, len(out))
+			if allocs := testing.AllocsPerRun(1, func() { dst = http1.AppendRequestHead(dst[:0], &r, o) }); allocs != 0 {
+				t.Fatalf("AppendRequestHead allocated %v times for %q", allocs, head)
+			}
+		}
 
 		var back http1.Request
 		n, err := http1.ParseRequest(out, &back)
@@ -174,6 +180,12 @@ func FuzzAppendResponseHead(f *testing.F) {
 			o.Via = []byte("sluice")
 		}
 		out := http1.AppendResponseHead(nil, &r, o)
+		if checkAllocs {
+			dst := make([]byte, 0, len(out))
+			if allocs := testing.AllocsPerRun(1, func() { dst = http1.AppendResponseHead(dst[:0], &r, o) }); allocs != 0 {
+				t.Fatalf("AppendResponseHead allocated %v times for %q", allocs, head)
+			}
+		}
 		var back http1.Response
 		n, err := http1.ParseResponse(out, &back)
 		if err != nil || n != len(out) {
