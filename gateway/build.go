@@ -87,7 +87,7 @@ func build(c *config.Config, ids *targetIDs, version uint64, obs proxy.Observer)
 		}
 		switch {
 		case r.StripPrefix != "":
-			spec.Rewrite.StripPrefix = true
+			pr.StripPrefix = r.StripPrefix // the configured string, which may be shorter than the match
 		case r.Rewrite != "" && r.Match.PathTemplate != "":
 			spec.Rewrite.ReplacePath = r.Rewrite
 		case r.Rewrite != "" && r.Match.PathPrefix != "":

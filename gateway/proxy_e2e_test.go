@@ -459,3 +459,49 @@ func TestProxyStreamsLargeBodiesWithBoundedMemory(t *testing.T) {
 		}
 	})
 }
+
+func TestProxyRoutesRewriteAndNormalize(t *testing.T) {
+	eachBackend(t, func(t *testing.T, engine string) {
+		up := startHTTPUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, r.URL.RequestURI())
+		}))
+		yaml := fmt.Sprintf(`upstreams:
+  u:
+    targets: [{address: %s}]
+routes:
+  - name: users
+    match: { path_prefix: /users/ }
+    upstream: u
+    strip_prefix: /users
+  - name: v1
+    match: { path_prefix: /v1/ }
+    upstream: u
+    rewrite: /api/v2/
+  - name: public
+    match: { path_prefix: /public/ }
+    upstream: u
+`, up.Addr)
+		_, addr := startGateway(t, engine, yaml)
+		c := dial(t, addr)
+		for _, tc := range []struct {
+			path, want string
+			status     int
+		}{
+			{"/users/42?x=1", "/42?x=1", 200},
+			{"/v1/items", "/api/v2/items", 200},
+			{"/public/a/../b", "/public/b", 200},
+			{"/public/%7Euser", "/public/~user", 200},
+			{"/public/%2e%2e/admin", "", 400},
+			{"/public/..%2fadmin", "", 400},
+			{"/admin", "", 404},
+		} {
+			resp, body := c.get(tc.path)
+			if resp.StatusCode != tc.status || (tc.status == 200 && body != tc.want) {
+				t.Errorf("%s: %d %q, want %d %q", tc.path, resp.StatusCode, body, tc.status, tc.want)
+			}
+			if resp.Close {
+				c = dial(t, addr)
+			}
+		}
+	})
+}

@@ -12,13 +12,16 @@ import (
 // Route is what a matched request is proxied with. Built once per configuration and read-only
 // afterwards, so every loop shares it.
 type Route struct {
-	Name      string
-	Index     int
-	Upstream  *Upstream
-	Timeout   time.Duration
-	MaxBody   int64 // 0: the snapshot's default; <0 unlimited
-	ReqEdits  *http1.HeaderEdits
-	RespEdits *http1.HeaderEdits
+	Name     string
+	Index    int
+	Upstream *Upstream
+	// StripPrefix is removed on a segment boundary from the path sent upstream (strip_prefix);
+	// otherwise the routing table's rewrite applies.
+	StripPrefix string
+	Timeout     time.Duration
+	MaxBody     int64 // 0: the snapshot's default; <0 unlimited
+	ReqEdits    *http1.HeaderEdits
+	RespEdits   *http1.HeaderEdits
 }
 
 // Upstream is a named group of targets and how to talk to them.

@@ -437,7 +437,11 @@ func (s *Session) beginExchange(n int) {
 	o := &s.ropts
 	o.Path = nil
 	if r.TargetForm() != http1.FormAsterisk {
-		s.upPath = s.match.AppendUpstreamPath(s.upPath[:0])
+		if route.StripPrefix != "" {
+			s.upPath = routing.StripPrefix(s.upPath[:0], s.match.Path(), route.StripPrefix)
+		} else {
+			s.upPath = s.match.AppendUpstreamPath(s.upPath[:0])
+		}
 		o.Path = s.upPath
 	}
 	o.ClientIP = s.clientIP

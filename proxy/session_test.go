@@ -66,7 +66,7 @@ func newTestSession(t *testing.T) (*Session, *fakeIO) {
 	up := &Upstream{Name: "u", ResponseTimeout: time.Second, ReadTimeout: time.Second, Retries: 1}
 	up.Targets = []*Target{{ID: 0, Addr: "127.0.0.1:1", Upstream: up}}
 	table, err := routing.Build([]routing.Spec{
-		{Name: "api", PathPrefix: "/api", Rewrite: routing.RewriteSpec{StripPrefix: true}, Target: &Route{Name: "api", Upstream: up, MaxBody: 100}},
+		{Name: "api", PathPrefix: "/api", Target: &Route{Name: "api", Upstream: up, MaxBody: 100, StripPrefix: "/api"}},
 		{Name: "all", PathPrefix: "/", Target: &Route{Name: "all", Upstream: up}},
 	})
 	if err != nil {
