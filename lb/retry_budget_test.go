@@ -37,7 +37,7 @@ func TestRetryBudgetRefillsAsTheWindowSlides(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		b.OnRequest(0)
 	}
-	for b.TryRetry(0) {
+	for i := 0; i < 100 && b.TryRetry(0); i++ {
 	}
 	if got := b.Available(5 * sec); got != 0 {
 		t.Fatalf("mid-window %d, want 0", got)
