@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -57,19 +57,26 @@ func TestMeasurePing(t *testing.T) {
 		if rate <= 0 || conns <= 0 || conns > 10000 {
 			t.Fatalf("EPOLL_RATE=%d EPOLL_CONNS=%d", rate, conns)
 		}
-		n, lat := pingAtRate(t, addr, conns, rate, time.Duration(secs)*time.Second)
-		t.Logf("requests %d in %ds = %.0f req/s, mean latency %v", n, secs, float64(n)/float64(secs), lat)
+		lats := pingAtRate(t, addr, conns, rate, time.Duration(secs)*time.Second)
+		n := len(lats)
+		if n == 0 {
+			t.Fatal("no request completed")
+		}
+		slices.Sort(lats)
+		t.Logf("requests %d in %ds = %.0f req/s, latency p50 %v p90 %v p99 %v", n, secs, float64(n)/float64(secs),
+			lats[n/2], lats[n*9/10], lats[n*99/100])
 	default:
 		t.Fatalf("EPOLL_MEASURE=%q, want server or client", mode)
 	}
 }
 
 // pingAtRate runs conns clients, each sending one request every conns/rate seconds and
-// waiting for its echo, for d. It returns the requests done and their mean latency.
-func pingAtRate(t *testing.T, addr string, conns, rate int, d time.Duration) (int64, time.Duration) {
+// waiting for its echo, for d. It returns the latency of every request done.
+func pingAtRate(t *testing.T, addr string, conns, rate int, d time.Duration) []time.Duration {
 	period := time.Duration(int64(time.Second) * int64(conns) / int64(rate))
 	end := time.Now().Add(d)
-	var done, nanos atomic.Int64
+	var mu sync.Mutex
+	var all []time.Duration
 	var wg sync.WaitGroup
 	for i := 0; i < conns; i++ {
 		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
@@ -82,6 +89,12 @@ func pingAtRate(t *testing.T, addr string, conns, rate int, d time.Duration) (in
 		go func(i int) {
 			defer wg.Done()
 			msg, buf := make([]byte, 128), make([]byte, 128)
+			lats := make([]time.Duration, 0, int(d/period)+1)
+			defer func() {
+				mu.Lock()
+				all = append(all, lats...)
+				mu.Unlock()
+			}()
 			// Spread the clients over the period so the requests arrive evenly.
 			next := time.Now().Add(period * time.Duration(i) / time.Duration(conns))
 			for {
@@ -94,17 +107,13 @@ func pingAtRate(t *testing.T, addr string, conns, rate int, d time.Duration) (in
 					t.Error(err)
 					return
 				}
-				nanos.Add(int64(time.Since(begin)))
-				done.Add(1)
+				lats = append(lats, time.Since(begin))
 				next = next.Add(period)
 			}
 		}(i)
 	}
 	wg.Wait()
-	if done.Load() == 0 {
-		return 0, 0
-	}
-	return done.Load(), time.Duration(nanos.Load() / done.Load())
+	return all
 }
 
 func envOr(k, def string) string {
