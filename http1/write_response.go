@@ -18,7 +18,9 @@ type ResponseOptions struct {
 	// "chunked" is appended to the received transfer codings. Set it only for a body that runs
 	// to the close (Framing is FramingClose) that the proxy re-frames to keep the client
 	// connection open. It is ignored when the response has a Content-Length or chunked among
-	// its codings (RFC 9112 6.1: chunked is applied once): then the proxy must close.
+	// its codings (RFC 9112 6.1: chunked is applied once), when the proxy must close instead,
+	// and for 1xx, 204 and 304 responses, which have no content. The writer cannot see a
+	// response to HEAD: the caller must not set it then.
 	Chunked bool
 	// Upgrade keeps Upgrade and sends "Connection: upgrade" when the response switches
 	// protocols (Response.Upgrade non-nil).
@@ -96,7 +98,10 @@ func AppendResponseHead(dst []byte, r *Response, o *ResponseOptions) []byte {
 		dst = appendContentLength(dst, r.contentLength)
 	}
 	if !o.Dechunk {
-		dst = appendTransferCodings(dst, h, o.Chunked && r.contentLength < 0 && r.flags&flagChunkedSeen == 0)
+		// RFC 9112 6.1: no Transfer-Encoding in a 1xx or 204 response; a 304 has no content either.
+	rechunk := o.Chunked && r.contentLength < 0 && r.flags&flagChunkedSeen == 0 &&
+		r.status >= 200 && r.status != 204 && r.status != 304
+	dst = appendTransferCodings(dst, h, rechunk)
 	}
 	if o.Via != nil {
 		dst = appendVia(dst, r.Minor(), o.Via)

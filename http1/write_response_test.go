@@ -93,6 +93,12 @@ func TestAppendResponseHeadRewrites(t *testing.T) {
 			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\nConnection: close\r\n\r\n",
 		},
 		{
+			"does not chunk a response without content",
+			"HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n",
+			&ResponseOptions{Chunked: true},
+			"HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n",
+		},
+		{
 			"adds keep-alive for http/1.0 clients",
 			"HTTP/1.1 204 No Content\r\n\r\n",
 			&ResponseOptions{KeepAlive: true},
