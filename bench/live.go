@@ -56,7 +56,7 @@ func (m liveModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.last, m.started = m.run.Progress(), true
 		return m, tick()
 	case finishedMsg:
-		m.done = true
+		m.last, m.done = m.run.Progress(), true
 		return m, tea.Quit
 	}
 	return m, nil

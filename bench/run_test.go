@@ -277,3 +277,20 @@ func TestStopAbandonsTheRunPromptly(t *testing.T) {
 		t.Errorf("dials %d, want 3", dials.Load())
 	}
 }
+
+func TestClosedLoopWarmupIsNotRecorded(t *testing.T) {
+	srv := newTestServer(t)
+	addr, reqs := mustRequests(t, srv.url("/ok"), srv.url("/missing"))
+	res := runFor(t, Config{Addr: addr, Requests: reqs, Connections: 2, Warmup: 400 * time.Millisecond, MaxRequests: 200}, 10*time.Second)
+	if res.Requests != 200 || res.Status["200"] != 100 || res.Status["404"] != 100 {
+		t.Errorf("measured %d responses %v, want 100 x 200 and 100 x 404", res.Requests, res.Status)
+	}
+	if got := srv.seq.Load(); got <= 200 {
+		t.Errorf("server saw %d requests: the warmup sent none", got)
+	}
+	if res.ElapsedSeconds > 0.35 {
+		// 200 loopback requests take milliseconds: the warmup is not in the
+		// measured time.
+		t.Errorf("elapsed %.3fs includes the warmup", res.ElapsedSeconds)
+	}
+}
