@@ -99,9 +99,9 @@ func AppendResponseHead(dst []byte, r *Response, o *ResponseOptions) []byte {
 	}
 	if !o.Dechunk {
 		// RFC 9112 6.1: no Transfer-Encoding in a 1xx or 204 response; a 304 has no content either.
-	rechunk := o.Chunked && r.contentLength < 0 && r.flags&flagChunkedSeen == 0 &&
-		r.status >= 200 && r.status != 204 && r.status != 304
-	dst = appendTransferCodings(dst, h, rechunk)
+		rechunk := o.Chunked && r.contentLength < 0 && r.flags&flagChunkedSeen == 0 &&
+			r.status >= 200 && r.status != 204 && r.status != 304
+		dst = appendTransferCodings(dst, h, rechunk)
 	}
 	if o.Via != nil {
 		dst = appendVia(dst, r.Minor(), o.Via)
