@@ -28,7 +28,9 @@ type ResponseOptions struct {
 	// ExtraFields are appended last; received fields of the same names are dropped.
 	ExtraFields []Field
 	// Dechunk drops Transfer-Encoding: the proxy sends a chunked body's data alone, delimited
-	// by the close, to an HTTP/1.0 client that cannot parse chunks (RFC 9112 6.1).
+	// by the close, to an HTTP/1.0 client that cannot parse chunks (RFC 9112 6.1). Since the
+	// close then ends the body, a response that had Transfer-Encoding gets "Connection: close"
+	// whatever Close and KeepAlive say. Dechunk wins over Chunked.
 	Dechunk bool
 }
 
@@ -106,10 +108,11 @@ func AppendResponseHead(dst []byte, r *Response, o *ResponseOptions) []byte {
 	if o.Via != nil {
 		dst = appendVia(dst, r.Minor(), o.Via)
 	}
+	closing := o.Close || o.Dechunk && h.transferEncoding != 0
 	switch {
-	case o.Close && upgrade:
+	case closing && upgrade:
 		dst = append(dst, "Connection: upgrade, close\r\n"...)
-	case o.Close:
+	case closing:
 		dst = append(dst, "Connection: close\r\n"...)
 	case upgrade:
 		dst = append(dst, "Connection: upgrade\r\n"...)

@@ -99,6 +99,18 @@ func TestAppendResponseHeadRewrites(t *testing.T) {
 			"HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n",
 		},
 		{
+			"dechunks for an http/1.0 client and closes",
+			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n",
+			&ResponseOptions{Dechunk: true, Chunked: true, KeepAlive: true},
+			"HTTP/1.1 200 OK\r\nTrailer: X-Sum\r\nConnection: close\r\n\r\n",
+		},
+		{
+			"dechunk leaves a response with a length open",
+			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n",
+			&ResponseOptions{Dechunk: true, KeepAlive: true},
+			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n",
+		},
+		{
 			"adds keep-alive for http/1.0 clients",
 			"HTTP/1.1 204 No Content\r\n\r\n",
 			&ResponseOptions{KeepAlive: true},
