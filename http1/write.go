@@ -20,9 +20,11 @@ import (
 //   - Framing is regenerated, not copied: the proxy forwards the body bytes as received (a
 //     chunked body is forwarded chunked, through ChunkedDecoder, which validated it), so the
 //     writer states that framing itself: "Content-Length: N" in canonical form or
-//     "Transfer-Encoding: <codings>" with the received codings (chunked last). Copying the
-//     received lines would also copy their oddities (leading zeros, split lists) to a next hop
-//     that may read them differently.
+//     "Transfer-Encoding: <codings>", the received codings joined in one line (chunked last in
+//     a request). A response can instead be re-framed by the proxy: ResponseOptions.Chunked
+//     appends chunked, ResponseOptions.Dechunk drops the field. Copying the received lines
+//     would also copy their oddities (leading zeros, split lists) to a next hop that may read
+//     them differently.
 //   - Connection is regenerated from the options ("upgrade", "close", "keep-alive").
 //
 // Names from configuration (HeaderEdits, ExtraFields) must pass Validate; the writers also skip
