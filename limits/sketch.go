@@ -14,8 +14,8 @@ package limits
 //
 // Not safe for concurrent use: each table shard owns one under its lock.
 type sketch struct {
-	counters   []uint8 // sketchRows * width
-	widthMask  uint64
+	counters   []uint8 // blocks of 64 counters, 16 per row
+	blockMask  uint64
 	door       []uint64 // doorkeeper bits
 	doorMask   uint64
 	additions  int
@@ -38,17 +38,14 @@ func newSketch(keys int) sketch {
 	}
 	return sketch{
 		counters:   make([]uint8, sketchRows*w),
-		widthMask:  uint64(w - 1),
+		blockMask:  uint64(sketchRows*w/64 - 1),
 		door:       make([]uint64, d/64),
 		doorMask:   uint64(d - 1),
 		sampleSize: sample,
 	}
 }
 
-// rowHash derives row r's hash from h with a splitmix64 finaliser, so the
-// rows are independent: with double hashing (h1 + r*h2) two keys that meet in
-// one row of a narrow sketch meet in every row with probability 1/width, and
-// a one-off key sharing a heavy hitter's counters would inherit its count.
+// rowHash derives a hash from h with a splitmix64 finaliser.
 func rowHash(h uint64, r int) uint64 {
 	x := h + uint64(r+1)*0x9e3779b97f4a7c15
 	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
@@ -56,8 +53,18 @@ func rowHash(h uint64, r int) uint64 {
 	return x ^ x>>31
 }
 
-func (s *sketch) index(h uint64, r int) int {
-	return r*int(s.widthMask+1) + int(rowHash(h, r)&s.widthMask)
+// index returns row r's counter for h. A key's four counters share one
+// 64-byte block (one cache miss instead of four, as Caffeine's sketch does),
+// each row in its own 16-counter quarter picked by independent hash bits:
+// with double hashing (h1 + r*h2), two keys that meet in one row would meet
+// in all of them, and a one-off key sharing a heavy hitter's counters would
+// inherit its count.
+func (s *sketch) index(block, x uint64, r int) int {
+	return int(block<<6) + r<<4 + int(x>>(4*r)&15)
+}
+
+func (s *sketch) locate(h uint64) (block, x uint64) {
+	return rowHash(h, 0) & s.blockMask, rowHash(h, 1)
 }
 
 func (s *sketch) doorBits(h uint64) (uint64, uint64) {
@@ -81,8 +88,9 @@ func (s *sketch) add(h uint64) {
 		s.door[b>>6] |= 1 << (b & 63)
 		return
 	}
+	block, x := s.locate(h)
 	for r := 0; r < sketchRows; r++ {
-		i := s.index(h, r)
+		i := s.index(block, x, r)
 		if s.counters[i] != 255 {
 			s.counters[i]++
 		}
@@ -92,8 +100,9 @@ func (s *sketch) add(h uint64) {
 // estimate returns the key's frequency in the recent sample (saturating).
 func (s *sketch) estimate(h uint64) int {
 	m := uint8(255)
+	block, x := s.locate(h)
 	for r := 0; r < sketchRows; r++ {
-		if c := s.counters[s.index(h, r)]; c < m {
+		if c := s.counters[s.index(block, x, r)]; c < m {
 			m = c
 		}
 	}
