@@ -208,7 +208,9 @@ func (b *Breaker) rejecting(now int64) bool {
 // OnResult records the outcome of a request Allow let through. failure is the
 // caller's verdict (connect error, 5xx, timeout); latency is compared with
 // SlowCallDuration. Results that arrive while open are ignored: they were sent
-// before the breaker tripped and say nothing new.
+// before the breaker tripped and say nothing new. While half-open every result
+// counts as a probe result, including a late one from a request admitted while
+// closed: it is just as recent evidence about the target.
 func (b *Breaker) OnResult(now int64, failure bool, latency time.Duration) {
 	if b == nil {
 		return
@@ -226,7 +228,10 @@ func (b *Breaker) OnResult(now int64, failure bool, latency time.Duration) {
 			if slow {
 				b.slow.add(now, 1)
 			}
-			if b.shouldTrip(now) {
+			// Only a bad result can push a ratio over its threshold (a success
+			// sliding the window can too, but the next bad result catches that), so
+			// the common success path is one CAS and no window sums.
+			if (failure || slow) && b.shouldTrip(now) {
 				b.transition(v, packBreaker(Open, 0, 0), Closed, Open, now)
 			}
 			return

@@ -23,6 +23,9 @@ const DefaultVNodes = 160
 // key maps to the same target on every gateway instance.
 func HashKey(b []byte) uint64 { return xxhash.Sum64(b) }
 
+// HashString is HashKey for a string, without converting it to a byte slice.
+func HashString(s string) uint64 { return xxhash.Sum64String(s) }
+
 // RingConfig configures a consistent-hash ring.
 type RingConfig struct {
 	// VNodes is the number of ring points per unit of target weight; 0 means

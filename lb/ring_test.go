@@ -221,6 +221,9 @@ func TestHashKeyIsStableXXHash(t *testing.T) {
 	if got := HashKey(nil); got != 0xef46db3751d8e999 {
 		t.Fatalf("HashKey(nil) = %#x", got)
 	}
+	if HashString("10.0.0.1") != HashKey([]byte("10.0.0.1")) {
+		t.Fatal("HashString and HashKey disagree")
+	}
 	if HashKey([]byte("10.0.0.1")) == HashKey([]byte("10.0.0.2")) {
 		t.Fatal("distinct keys collide")
 	}
