@@ -35,6 +35,47 @@ var (
 	teHTTP10Line     = regexp.MustCompile(`^[^\r\n]* HTTP/1\.0\r?\n|^HTTP/1\.0 `)
 )
 
+var (
+	otherVersion = regexp.MustCompile(`HTTP/[0-9]\.[0-9]`)
+	ctlByte      = regexp.MustCompile(`[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]`)
+)
+
+// firstLine returns the start line without its line end.
+func firstLine(in []byte) []byte {
+	in = bytes.TrimLeft(in, "\r\n")
+	if i := bytes.IndexAny(in, "\r\n"); i >= 0 {
+		return in[:i]
+	}
+	return in
+}
+
+// badTarget: the request-target is one Sluice rejects (see http1's targetTable and
+// classifyTarget): a fragment, userinfo, a byte outside printable ASCII, '*' for a method other
+// than OPTIONS, CONNECT without host:port, or neither '/' nor scheme "://".
+func badTarget(line []byte) bool {
+	parts := bytes.Split(line, []byte(" "))
+	if len(parts) < 2 || len(parts[1]) == 0 {
+		return true
+	}
+	m, t := string(parts[0]), parts[1]
+	for _, c := range t {
+		if c <= ' ' || c >= 0x7f || c == '#' {
+			return true
+		}
+	}
+	switch {
+	case bytes.Equal(t, []byte("*")):
+		return m != "OPTIONS"
+	case m == "CONNECT":
+		return true // authority-form rules are exact; net/http's are looser
+	case t[0] == '/':
+		return false
+	}
+	// absolute-form: scheme "://" and an RFC 3986 host without userinfo are required, where
+	// net/http's url.ParseRequestURI takes any absolute URI.
+	return true
+}
+
 func head(in []byte) []byte {
 	if i := bytes.Index(in, []byte("\r\n\r\n")); i >= 0 {
 		return in[:i+4]
@@ -74,17 +115,17 @@ var stricterThanNetHTTP = map[error]strictness{
 	http1.ErrBadTransferEncoding: {"RFC 9112 6.1: codings after chunked, chunked twice or empty; net/http ignores some of these",
 		func(in []byte, _ error) bool { return teField.Match(head(in)) }},
 	http1.ErrUnsupportedVersion: {"only HTTP/1.0 and 1.1; net/http's ReadRequest parses any HTTP/x.y",
-		func(in []byte, _ error) bool { return true }},
+		func(in []byte, _ error) bool { return otherVersion.Match(firstLine(in)) }},
 	http1.ErrBadVersion: {"RFC 9112 2.3 version syntax is exact; net/http accepts some variants",
 		func(in []byte, _ error) bool { return true }},
 	http1.ErrBadTarget: {"RFC 9112 3.2: no fragment, no userinfo, no non-ASCII, form must match the method; net/http's url parsing is broader",
-		func(in []byte, _ error) bool { return true }},
-	http1.ErrBadRequestLine: {"RFC 9112 3: exactly one SP between the parts",
-		func(in []byte, _ error) bool { return true }},
+		func(in []byte, _ error) bool { return badTarget(firstLine(in)) }},
+	http1.ErrBadRequestLine: {"RFC 9112 3: exactly one SP between the parts, and a version",
+		func(in []byte, _ error) bool { return bytes.Count(firstLine(in), []byte(" ")) != 2 }},
 	http1.ErrWhitespaceAfterLine: {"RFC 9112 2.2: whitespace before the first field",
-		func(in []byte, _ error) bool { return true }},
+		func(in []byte, _ error) bool { return obsFold.Match(head(in)) }},
 	http1.ErrBadHeaderValue: {"RFC 9110 5.5: control characters in values; net/http allows some",
-		func(in []byte, _ error) bool { return true }},
+		func(in []byte, _ error) bool { return ctlByte.Match(head(in)) }},
 	http1.ErrBadStatus: {"RFC 9110 15: status 100..599 and three digits; net/http accepts others",
 		func(in []byte, _ error) bool { return true }},
 	http1.ErrBadReason: {"RFC 9112 4: controls in the reason phrase",
