@@ -89,7 +89,8 @@ func (r *Route) ParamNames() []string { return r.params }
 
 // hostTree holds the routes of one host key.
 type hostTree struct {
-	radix     radixNode
+	radix     radixNode // while building
+	paths     radixTree // exact and prefix routes, for lookups
 	templates templateNode
 	hasTmpl   bool
 }
@@ -273,7 +274,8 @@ func (ht *hostTree) finish() {
 		}
 	}
 	sortRadix(&ht.radix)
-	ht.radix.link(nil)
+	ht.paths = freeze(&ht.radix)
+	ht.radix = radixNode{}
 	ht.templates.finish()
 }
 
@@ -448,9 +450,9 @@ func (t *Table) Lookup(m *Match, host, method, path, rawQuery []byte, hdr Header
 
 func (ht *hostTree) lookup(m *Match, req request, hdr Headers) bool {
 	path := m.path
-	exact, deepest := ht.radix.walk(path)
-	if exact != nil {
-		for _, r := range exact.exact {
+	exact, deepest := ht.paths.walk(path)
+	if exact >= 0 {
+		for _, r := range ht.paths.exactRoutes(exact) {
 			if r.conds.match(req, hdr) {
 				m.route = r
 				return true
@@ -464,11 +466,11 @@ func (ht *hostTree) lookup(m *Match, req request, hdr Headers) bool {
 			return true
 		}
 	}
-	for n := deepest; n != nil; n = n.prefixUp {
-		if !prefixMatches(path, n.depth) {
+	for n := deepest; n >= 0; n = ht.paths.nodes[n].prefixUp {
+		if !prefixMatches(path, int(ht.paths.nodes[n].depth)) {
 			continue
 		}
-		for _, r := range n.prefix {
+		for _, r := range ht.paths.prefixRoutes(n) {
 			if r.conds.match(req, hdr) {
 				m.route = r
 				return true
