@@ -3,6 +3,7 @@ package lb
 import (
 	"errors"
 	"testing"
+	"time"
 )
 
 func TestPanicThresholdSpreadsLoadOverAllMembers(t *testing.T) {
@@ -193,4 +194,23 @@ func TestOpenBreakerTakesTargetOutOfPicks(t *testing.T) {
 	if got := countPicks(t, NewRoundRobin(s), 10, 1000); got["a"] == 0 {
 		t.Fatalf("cooled-down breaker target never picked: %v", got)
 	}
+}
+
+func TestTargetStatsReflectsState(t *testing.T) {
+	s, ts := newSet(t, SetConfig{}, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)
+	d, _ := NewOutlierDetector(s, OutlierConfig{Consecutive5xx: 1})
+	x := ts[0]
+	x.Acquire()
+	x.ObserveLatency(0, 4*time.Millisecond)
+	x.SetDraining(true)
+	d.OnResult(0, x, Failure5xx)
+	got := x.Stats(0)
+	want := TargetStats{
+		Addr: "a", Weight: 3, Inflight: 1, Healthy: true, Draining: true, Ejected: true,
+		EjectedUntil: 30 * sec, TimesEjected: 1, EWMA: 4 * time.Millisecond, Breaker: Closed,
+	}
+	if got != want {
+		t.Fatalf("stats %+v\nwant  %+v", got, want)
+	}
+	x.Release()
 }

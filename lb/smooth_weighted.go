@@ -73,10 +73,11 @@ func buildSchedule(m *members) (*swrrTable, error) {
 		for _, x := range w {
 			total += x
 		}
-		// Scale to fit, rounding to nearest; every member keeps at least one slot.
+		// Scale to fit (1 + floor(share of the room) each, so the sum stays within
+		// the limit); every member keeps at least one slot.
 		room := limit - int64(n)
 		for i, x := range w {
-			w[i] = 1 + (x*room+total/2)/total
+			w[i] = 1 + x*room/total
 			period += w[i]
 		}
 	}

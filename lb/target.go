@@ -134,6 +134,45 @@ func (t *Target) Ejected(now int64) bool {
 // per detector interval it stayed in.
 func (t *Target) TimesEjected() int { return int(t.timesEjected.Load()) }
 
+// TargetStats is a point-in-time view of a Target for the admin API and console.
+type TargetStats struct {
+	Addr         string
+	Weight       int
+	Inflight     int64
+	Healthy      bool
+	Draining     bool
+	Ejected      bool
+	EjectedUntil int64 // meaningful when Ejected
+	TimesEjected int
+	EWMA         time.Duration // decayed to now; 0 before the first sample
+	Breaker      BreakerState  // Closed when t has no breaker
+}
+
+// Stats returns t's state at now. Each field is read atomically; the set of fields
+// is not one atomic snapshot, which a dashboard does not need. tau is the Set's
+// EWMATau (DefaultEWMATau before t joins a Set).
+func (t *Target) Stats(now int64) TargetStats {
+	tau := DefaultEWMATau
+	if s := t.set.Load(); s != nil {
+		tau = s.cfg.EWMATau
+	}
+	st := TargetStats{
+		Addr:         t.addr,
+		Weight:       int(t.weight),
+		Inflight:     t.inflight.Load(),
+		Healthy:      t.Healthy(),
+		Draining:     t.Draining(),
+		Ejected:      t.Ejected(now),
+		TimesEjected: t.TimesEjected(),
+		EWMA:         time.Duration(t.ewmaAt(now, tau, 0)),
+		Breaker:      t.breaker.State(),
+	}
+	if st.Ejected {
+		st.EjectedUntil = t.ejectedUntil.Load()
+	}
+	return st
+}
+
 // Available reports whether t may receive a new request at now outside panic mode:
 // healthy, not draining, not ejected, breaker not refusing.
 func (t *Target) Available(now int64) bool { return t.eligible(now, false) }
