@@ -65,7 +65,7 @@ func (o *RequestOptions) Validate() error {
 // AppendRequestHead appends the head to send upstream for r: the request line in HTTP/1.1
 // (RFC 9110 2.5: a proxy sends its own version) with an origin-form target (authority-form for
 // CONNECT, "*" for OPTIONS *), Host first (RFC 9112 3.2), the received fields minus hop-by-hop
-// ones and edits, the framing of r's body, X-Forwarded-For, X-Forwarded-Proto, Via, Connection
+// ones and edits, the framing of r's body, X-Forwarded-For, X-Forwarded-Proto and -Host, Via, Connection
 // when upgrading, then the edits' Set and Add fields and ExtraFields. o may be nil. It does not
 // allocate when dst has room.
 func AppendRequestHead(dst []byte, r *Request, o *RequestOptions) []byte {
@@ -104,7 +104,7 @@ func AppendRequestHead(dst []byte, r *Request, o *RequestOptions) []byte {
 	upgrade := o.Upgrade && r.Upgrade() != nil
 	var conn connOptions
 	conn.collect(h)
-	xff, xfp := false, false
+	xff, xfp, xfh := false, false, false
 	for i := range h.fields {
 		name := h.Name(i)
 		if len(name) == 4 && equalFold(name, "host") || hopByHop(name, true) {
@@ -128,6 +128,10 @@ func AppendRequestHead(dst []byte, r *Request, o *RequestOptions) []byte {
 			if equalFold(name, "x-forwarded-for") {
 				xff = true
 				continue // merged into one line below
+			}
+		case 16:
+			if equalFold(name, "x-forwarded-host") {
+				xfh = true
 			}
 		case 17:
 			if equalFold(name, "x-forwarded-proto") {
@@ -162,6 +166,11 @@ func AppendRequestHead(dst []byte, r *Request, o *RequestOptions) []byte {
 	if o.Proto != nil && !xfp {
 		dst = appendFieldLine(dst, xForwardedProto, o.Proto)
 	}
+	// X-Forwarded-Host carries the Host the client asked for, since o.Host may replace it; a
+	// trusted peer's value is kept, as for X-Forwarded-Proto.
+	if o.Proto != nil && !xfh && len(r.Host()) > 0 {
+		dst = appendFieldLine(dst, xForwardedHost, r.Host())
+	}
 	if o.Via != nil {
 		dst = appendVia(dst, r.Minor(), o.Via)
 	}
@@ -176,7 +185,10 @@ func AppendRequestHead(dst []byte, r *Request, o *RequestOptions) []byte {
 	return append(dst, '\r', '\n')
 }
 
-var xForwardedProto = []byte("X-Forwarded-Proto")
+var (
+	xForwardedProto = []byte("X-Forwarded-Proto")
+	xForwardedHost  = []byte("X-Forwarded-Host")
+)
 
 // appendForwardedChain writes the received X-Forwarded-For elements in order, from every line,
 // and reports whether it wrote any. The caller has checked that the chain survives the

@@ -155,13 +155,19 @@ func TestAppendRequestHeadRewrites(t *testing.T) {
 			"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Host: evil\r\nX-Forwarded-Proto: https\r\n" +
 				"Forwarded: for=6.6.6.6\r\nX-Real-IP: 6.6.6.6\r\nX-Forwarded: other\r\n\r\n",
 			&RequestOptions{ClientIP: []byte("10.0.0.1"), ReplaceForwarded: true, Proto: []byte("http")},
-			"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded: other\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: http\r\n\r\n",
+			"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded: other\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: a\r\n\r\n",
 		},
 		{
-			"keeps the forwarded proto of a trusted peer",
+			"keeps the forwarded proto of a trusted peer and adds the host",
 			"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-Proto: https\r\n\r\n",
 			&RequestOptions{Proto: []byte("http")},
-			"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-Proto: https\r\n\r\n",
+			"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: a\r\n\r\n",
+		},
+		{
+			"keeps the forwarded host of a trusted peer",
+			"GET / HTTP/1.1\r\nHost: inner\r\nX-Forwarded-Host: outer.example\r\n\r\n",
+			&RequestOptions{Proto: []byte("http"), Host: []byte("backend")},
+			"GET / HTTP/1.1\r\nHost: backend\r\nX-Forwarded-Host: outer.example\r\nX-Forwarded-Proto: http\r\n\r\n",
 		},
 		{
 			"drops a forwarded chain named in connection but still adds the client",
