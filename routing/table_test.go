@@ -351,3 +351,31 @@ func TestTableAccessors(t *testing.T) {
 		t.Fatalf("ParamNames = %q", got)
 	}
 }
+
+// TestLookupIsSafeForConcurrentUse shares one Table between goroutines, each
+// with its own Match; run with -race it checks Lookup never writes shared
+// state.
+func TestLookupIsSafeForConcurrentUse(t *testing.T) {
+	tab := mustBuild(t, realisticSpecs(500))
+	reqs := realisticRequests(500)
+	done := make(chan string, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			var m Match
+			for i := 0; i < 2000; i++ {
+				r := &reqs[(i+g)%len(reqs)]
+				ok, err := tab.Lookup(&m, r.host, r.method, r.path, r.query, benchHeaders)
+				if err != nil || ok != (string(r.path) != "/nowhere/at/all") {
+					done <- string(r.path)
+					return
+				}
+			}
+			done <- ""
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if bad := <-done; bad != "" {
+			t.Errorf("lookup of %s failed under concurrency", bad)
+		}
+	}
+}
