@@ -19,7 +19,7 @@ func TestPickDuringMembershipSwaps(t *testing.T) {
 	lr, _ := NewLeastRequest(s, rnd)
 	pe, _ := NewPeakEWMA(s, rnd)
 	rg, _ := NewRing(s, RingConfig{LoadFactor: 0.25})
-	bals := []Balancer{NewRoundRobin(s), sw, rd, lr, pe, rg}
+	bals := []Balancer{mustRR(t, s), sw, rd, lr, pe, rg}
 	known := map[*Target]bool{}
 	for _, x := range ts {
 		known[x] = true

@@ -1,6 +1,9 @@
 package lb
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Errors returned by the constructors and by Set.Update. The hot path (Pick, Allow,
 // Acquire) never returns an error: "no target" is a nil *Target, "refused" is false.
@@ -28,3 +31,5 @@ var (
 	// ErrBadConfig wraps every invalid configuration value; the message names it.
 	ErrBadConfig = errors.New("lb: invalid config")
 )
+
+var errNilSet = fmt.Errorf("%w: nil Set", ErrBadConfig)

@@ -37,7 +37,7 @@ func runOps(t *testing.T, ops []byte) {
 		lr, _ := NewLeastRequest(s, rnd)
 		pe, _ := NewPeakEWMA(s, rnd)
 		rg, _ := NewRing(s, RingConfig{VNodes: 8, LoadFactor: 0.25})
-		bals := []Balancer{NewRoundRobin(s), sw, rd, lr, pe, rg}
+		bals := []Balancer{mustRR(t, s), sw, rd, lr, pe, rg}
 		var ex Exclude
 		var held []*Target
 		now := int64(0)

@@ -95,7 +95,7 @@ func benchBalancers(tb testing.TB, n int) (*Set, []*Target, []struct {
 		name string
 		b    Balancer
 	}{
-		{"RoundRobin", NewRoundRobin(s)},
+		{"RoundRobin", mustRR(tb, s)},
 		{"SmoothWeighted", sw},
 		{"Random", rd},
 		{"LeastRequest", lr},
@@ -103,4 +103,13 @@ func benchBalancers(tb testing.TB, n int) (*Set, []*Target, []struct {
 		{"Ring", rg},
 		{"RingBounded", rb},
 	}
+}
+
+func mustRR(tb testing.TB, s *Set) *RoundRobin {
+	tb.Helper()
+	b, err := NewRoundRobin(s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
 }

@@ -12,6 +12,9 @@ type LeastRequest struct {
 
 // NewLeastRequest returns a least-request balancer over s drawing from rnd.
 func NewLeastRequest(s *Set, rnd *Rand) (*LeastRequest, error) {
+	if s == nil {
+		return nil, errNilSet
+	}
 	if rnd == nil {
 		return nil, fmt.Errorf("%w: nil Rand", ErrBadConfig)
 	}

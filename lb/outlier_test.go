@@ -43,7 +43,7 @@ func TestOutlierEjectsAfterConsecutive5xx(t *testing.T) {
 	if s.Usable() != 9 {
 		t.Fatalf("usable %d, want 9", s.Usable())
 	}
-	if got := countPicks(t, NewRoundRobin(s), 90, 1); got["a"] != 0 {
+	if got := countPicks(t, mustRR(t, s), 90, 1); got["a"] != 0 {
 		t.Fatalf("ejected target picked %d times", got["a"])
 	}
 }

@@ -15,6 +15,9 @@ type PeakEWMA struct {
 
 // NewPeakEWMA returns a peak-EWMA balancer over s drawing from rnd.
 func NewPeakEWMA(s *Set, rnd *Rand) (*PeakEWMA, error) {
+	if s == nil {
+		return nil, errNilSet
+	}
 	if rnd == nil {
 		return nil, fmt.Errorf("%w: nil Rand", ErrBadConfig)
 	}

@@ -22,6 +22,9 @@ type randomTable struct {
 // NewRandom returns a weighted random balancer over s drawing from rnd (shared by
 // all loops; Rand is lock-free).
 func NewRandom(s *Set, rnd *Rand) (*Random, error) {
+	if s == nil {
+		return nil, errNilSet
+	}
 	if rnd == nil {
 		return nil, fmt.Errorf("%w: nil Rand", ErrBadConfig)
 	}

@@ -67,6 +67,9 @@ type ringTable struct {
 
 // NewRing builds a ring over s's members and keeps it current across s.Update.
 func NewRing(s *Set, cfg RingConfig) (*Ring, error) {
+	if s == nil {
+		return nil, errNilSet
+	}
 	if cfg.VNodes < 0 {
 		return nil, fmt.Errorf("%w: ring vnodes %d", ErrBadConfig, cfg.VNodes)
 	}

@@ -10,7 +10,12 @@ type RoundRobin struct {
 }
 
 // NewRoundRobin returns a round-robin balancer over s.
-func NewRoundRobin(s *Set) *RoundRobin { return &RoundRobin{set: s} }
+func NewRoundRobin(s *Set) (*RoundRobin, error) {
+	if s == nil {
+		return nil, errNilSet
+	}
+	return &RoundRobin{set: s}, nil
+}
 
 // Pick returns the next eligible member. An ineligible slot is skipped by drawing
 // the next counter value rather than by taking the following member: with b down in

@@ -21,7 +21,7 @@ func pickSequence(tb testing.TB, b Balancer, n int, now int64) string {
 
 func TestRoundRobinCyclesInOrder(t *testing.T) {
 	s, _ := newSet(t, SetConfig{}, 1, 1, 1)
-	if got := pickSequence(t, NewRoundRobin(s), 7, 0); got != "abcabca" {
+	if got := pickSequence(t, mustRR(t, s), 7, 0); got != "abcabca" {
 		t.Fatalf("sequence %q, want abcabca", got)
 	}
 }
@@ -29,7 +29,7 @@ func TestRoundRobinCyclesInOrder(t *testing.T) {
 func TestRoundRobinSkipsUnavailableWithoutDoublingTheNext(t *testing.T) {
 	s, ts := newSet(t, SetConfig{}, 1, 1, 1)
 	ts[1].SetHealthy(false)
-	got := countPicks(t, NewRoundRobin(s), 1000, 0)
+	got := countPicks(t, mustRR(t, s), 1000, 0)
 	if got["b"] != 0 || got["a"] != 500 || got["c"] != 500 {
 		t.Fatalf("counts %v, want a=500 c=500 b=0", got)
 	}
@@ -37,7 +37,7 @@ func TestRoundRobinSkipsUnavailableWithoutDoublingTheNext(t *testing.T) {
 
 func TestRoundRobinHonoursExclude(t *testing.T) {
 	s, ts := newSet(t, SetConfig{}, 1, 1, 1)
-	b := NewRoundRobin(s)
+	b := mustRR(t, s)
 	var ex Exclude
 	ex.Add(ts[0])
 	ex.Add(ts[2])
@@ -54,7 +54,7 @@ func TestRoundRobinHonoursExclude(t *testing.T) {
 
 func TestRoundRobinEmptySetReturnsNil(t *testing.T) {
 	s, _ := newSet(t, SetConfig{})
-	if got := NewRoundRobin(s).Pick(0, 0, Exclude{}); got != nil {
+	if got := mustRR(t, s).Pick(0, 0, Exclude{}); got != nil {
 		t.Fatalf("got %v", got)
 	}
 }

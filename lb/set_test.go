@@ -28,7 +28,7 @@ func TestPanicThresholdSpreadsLoadOverAllMembers(t *testing.T) {
 			if s.Panicking() != tc.wantPanic {
 				t.Fatalf("Panicking = %v, want %v (usable %d)", s.Panicking(), tc.wantPanic, s.Usable())
 			}
-			got := countPicks(t, NewRoundRobin(s), 1000, 0)
+			got := countPicks(t, mustRR(t, s), 1000, 0)
 			sick := 0
 			for _, x := range ts[:tc.unhealthy] {
 				sick += got[x.Addr()]
@@ -52,7 +52,7 @@ func TestPanicModeStillSkipsDraining(t *testing.T) {
 	if !s.Panicking() {
 		t.Fatal("no panic with 0 of 4 usable")
 	}
-	got := countPicks(t, NewRoundRobin(s), 300, 0)
+	got := countPicks(t, mustRR(t, s), 300, 0)
 	if got["d"] != 0 || got["a"] != 100 {
 		t.Fatalf("panic picks %v: draining d must get none", got)
 	}
@@ -69,7 +69,7 @@ func TestEveryPolicyReturnsNilWhenNothingIsEligible(t *testing.T) {
 	lr, _ := NewLeastRequest(s, rnd)
 	pe, _ := NewPeakEWMA(s, rnd)
 	rg, _ := NewRing(s, RingConfig{LoadFactor: 0.25})
-	for name, b := range map[string]Balancer{"rr": NewRoundRobin(s), "swrr": sw, "random": rd, "least": lr, "ewma": pe, "ring": rg} {
+	for name, b := range map[string]Balancer{"rr": mustRR(t, s), "swrr": sw, "random": rd, "least": lr, "ewma": pe, "ring": rg} {
 		if got := b.Pick(0, 1, Exclude{}); got != nil {
 			t.Fatalf("%s picked unhealthy %s", name, got.Addr())
 		}
@@ -187,11 +187,11 @@ func TestOpenBreakerTakesTargetOutOfPicks(t *testing.T) {
 	if br.State() != Open {
 		t.Fatalf("state %v", br.State())
 	}
-	if got := countPicks(t, NewRoundRobin(s), 10, 10); got["a"] != 0 {
+	if got := countPicks(t, mustRR(t, s), 10, 10); got["a"] != 0 {
 		t.Fatalf("open breaker target picked: %v", got)
 	}
 	// After OpenDuration the target is eligible again for its probe.
-	if got := countPicks(t, NewRoundRobin(s), 10, 1000); got["a"] == 0 {
+	if got := countPicks(t, mustRR(t, s), 10, 1000); got["a"] == 0 {
 		t.Fatalf("cooled-down breaker target never picked: %v", got)
 	}
 }

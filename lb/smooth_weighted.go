@@ -32,6 +32,9 @@ type swrrTable struct {
 // NewSmoothWeighted returns a smooth weighted round-robin balancer over s; its
 // schedule is rebuilt on every s.Update.
 func NewSmoothWeighted(s *Set) (*SmoothWeighted, error) {
+	if s == nil {
+		return nil, errNilSet
+	}
 	b := &SmoothWeighted{set: s}
 	if err := s.register(b); err != nil {
 		return nil, err
