@@ -66,3 +66,24 @@ func TestLeastRequestSingleCandidate(t *testing.T) {
 		t.Fatalf("got %v, want nil", got.Addr())
 	}
 }
+
+func TestLeastRequestLiveLoadFollowsWeights(t *testing.T) {
+	s, ts := newSet(t, SetConfig{}, 3, 1, 3, 1)
+	b, _ := NewLeastRequest(s, NewRand(4))
+	var q []*Target
+	for i := 0; i < 20000; i++ {
+		x := b.Pick(0, 0, Exclude{})
+		x.Acquire()
+		q = append(q, x)
+		if len(q) > 160 {
+			q[0].Release()
+			q = q[1:]
+		}
+	}
+	// 160 in flight over weights 3:1:3:1 → 60, 20, 60, 20.
+	for i, want := range []float64{60, 20, 60, 20} {
+		if got := float64(ts[i].Inflight()); !within(got, want, 0.25) {
+			t.Fatalf("%s holds %v in flight, want %v±25%%", ts[i].Addr(), got, want)
+		}
+	}
+}

@@ -80,3 +80,17 @@ func TestPeakEWMAUsesDefaultRTTBeforeFirstSample(t *testing.T) {
 		t.Fatalf("picked %s, want the sampled faster b", got.Addr())
 	}
 }
+
+func TestPeakEWMASpreadsEvenlyOverEqualTargets(t *testing.T) {
+	s, ts := newSet(t, SetConfig{}, equalWeights(4)...)
+	for _, x := range ts {
+		x.ObserveLatency(0, 5*time.Millisecond)
+	}
+	b, _ := NewPeakEWMA(s, NewRand(8))
+	got := countPicks(t, b, 8000, 0)
+	for _, x := range ts {
+		if !within(float64(got[x.Addr()]), 2000, 0.1) {
+			t.Fatalf("counts %v, want ≈2000 each", got)
+		}
+	}
+}
