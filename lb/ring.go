@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"sync/atomic"
 
@@ -63,6 +64,12 @@ type ringTable struct {
 	m      *members
 	points []uint64
 	owners []uint32 // owners[i] indexes m.targets
+	// index[b] is the first point whose top `shift`-complement bits are >= b: the
+	// hashes are uniform, so each bucket holds about one point and a lookup is a
+	// table read plus a search over a handful of points instead of log2(points)
+	// cache misses across the whole table.
+	index []uint32
+	shift uint
 }
 
 // NewRing builds a ring over s's members and keeps it current across s.Update.
@@ -140,6 +147,7 @@ func buildRing(m *members, vnodes int) (*ringTable, error) {
 		tbl.points[i] = p.h
 		tbl.owners[i] = p.owner
 	}
+	tbl.buildIndex()
 	return tbl, nil
 }
 
@@ -189,7 +197,7 @@ func (r *Ring) Pick(now int64, key uint64, ex Exclude) *Target {
 	}
 	m := tbl.m
 	p := r.set.panicking(m)
-	i := lowerBound(tbl.points, key)
+	i := tbl.search(key)
 	load, w := r.loadShare(p)
 	var fallback, last *Target
 	for k := 0; k < np; k++ {
@@ -221,11 +229,46 @@ func (r *Ring) Owner(key uint64) *Target {
 	if tbl == nil || len(tbl.points) == 0 {
 		return nil
 	}
-	i := lowerBound(tbl.points, key)
-	if i == len(tbl.points) {
-		i = 0
-	}
+	i := tbl.search(key)
 	return tbl.m.targets[tbl.owners[i]]
+}
+
+func (tbl *ringTable) buildIndex() {
+	np := len(tbl.points)
+	if np == 0 {
+		return
+	}
+	k := uint(bits.Len(uint(np)))
+	if k > 22 {
+		k = 22
+	}
+	tbl.shift = 64 - k
+	tbl.index = make([]uint32, 1<<k+1)
+	j := 0
+	for b := range tbl.index {
+		for j < np && tbl.points[j]>>tbl.shift < uint64(b) {
+			j++
+		}
+		tbl.index[b] = uint32(j)
+	}
+}
+
+// search returns the first point index >= key, wrapping to 0 past the end.
+func (tbl *ringTable) search(key uint64) int {
+	b := key >> tbl.shift
+	lo, hi := int(tbl.index[b]), int(tbl.index[b+1])
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if tbl.points[mid] < key {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	if lo == len(tbl.points) {
+		return 0
+	}
+	return lo
 }
 
 // lowerBound returns the first index with points[i] >= key, wrapping to 0 past the

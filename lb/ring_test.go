@@ -228,3 +228,21 @@ func TestHashKeyIsStableXXHash(t *testing.T) {
 		t.Fatal("distinct keys collide")
 	}
 }
+
+func TestRingIndexedSearchMatchesBinarySearch(t *testing.T) {
+	for _, n := range []int{1, 3, 17, 100} {
+		s, _ := newSet(t, SetConfig{}, equalWeights(n)...)
+		r := newRing(t, s, RingConfig{VNodes: 7})
+		tbl := r.table.Load()
+		rnd := NewRand(uint64(n))
+		keys := []uint64{0, 1, math.MaxUint64, tbl.points[0], tbl.points[len(tbl.points)-1], tbl.points[0] - 1, tbl.points[len(tbl.points)-1] + 1}
+		for i := 0; i < 20000; i++ {
+			keys = append(keys, rnd.Uint64())
+		}
+		for _, k := range keys {
+			if got, want := tbl.search(k), lowerBound(tbl.points, k); got != want {
+				t.Fatalf("n=%d key %#x: indexed %d, binary %d", n, k, got, want)
+			}
+		}
+	}
+}
