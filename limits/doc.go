@@ -1,47 +1,64 @@
 // Package limits owns the gateway's admission decisions: rate limits (GCRA
 // buckets, several windows per key, a bounded keyed table with TinyLFU
-// admission) and concurrency limits (a fixed limit with a FIFO queue for event
-// loops, and an adaptive gradient limit).
+// admission) and concurrency limits (a fixed limit with a FIFO queue for
+// event loops, and an adaptive gradient limit).
 //
 // The package is sans-IO: every decision takes the time as an input, now int64
 // nanoseconds on a monotonic clock (Now returns one), so tests are exact and
-// never sleep. It never writes to sockets; AppendHeaders builds the header
-// lines a 429 or a successful response carries.
+// never sleep. It never touches sockets; AppendHeaders builds the header
+// lines for the response. Nothing here allocates per request.
 //
 // # Rate limits
 //
 // A Policy says how many units are allowed per period and how many may be
-// spent at once: Policy{Name: "api", Rate: 100, Per: time.Second, Burst: 200}.
-// Call Validate once before use and never change a validated Policy.
+// spent at once: &Policy{Name: "api", Rate: 100, Per: time.Second, Burst: 200}.
+// Burst 0 means Rate. Call Validate once, then share the policy read-only
+// (build a new one to change it). Shadow makes it observe only.
 //
-//   - Bucket is one key's state for one Policy: a single 64-bit word (the
-//     GCRA theoretical arrival time) updated by compare-and-swap. No locks, no
-//     allocations, and exact under contention: every successful CAS is one
-//     serial GCRA step.
-//   - Multi groups up to MaxWindows policies (a per-second throttle and a
-//     per-day quota); MultiBucket admits only when every window admits and then
-//     consumes from all of them, or from none. See MultiBucket.Allow for how
-//     partial consumption is avoided under contention.
-//   - Table maps caller-built keys (client IP, consumer, route, or any
-//     combination of bytes) to per-key state for a Multi. It is sharded, holds
-//     at most MaxKeys keys, evicts the least recently used key of a shard, and
-//     only lets a new key replace that victim when a count-min sketch estimates
-//     the new key to be more frequent (TinyLFU), so a flood of one-off keys
-//     cannot push out heavy hitters. Lookups of existing keys allocate nothing.
-//   - A Policy with Shadow set never refuses: the would-be refusal is counted
-//     (Policy.Counts) and reported in Decision.Shadowed, and the window's state
-//     evolves exactly as if it were enforced, so the count is what enforcement
-//     would have refused.
+//   - Bucket: one key, one policy. Its whole state is one 64-bit word, the
+//     GCRA theoretical arrival time, updated by compare-and-swap: lock-free,
+//     allocation-free, and exact under contention, since each successful CAS
+//     is one serial GCRA step and a refusal writes nothing.
+//   - Multi + MultiBucket: up to MaxWindows policies on one key (a per-second
+//     throttle and a per-day quota). A request is admitted only if every
+//     enforcing window admits it, and then all windows are charged; a
+//     refusal charges none. The windows are published together under a
+//     sequence word (a seqlock): refusals read a validated snapshot and write
+//     nothing, admissions claim the sequence with one CAS that fails if any
+//     other admission intervened, so no caller ever acts on, or leaves, a
+//     partially charged set of windows. See MultiBucket.
+//   - Table: per-key state for a Multi, for keys the caller builds (client
+//     IP, consumer, route, header values, concatenations). Sharded by a
+//     seeded hash; at most MaxKeys keys in memory allocated up front; an
+//     existing key's lookup allocates nothing. New keys evict the least
+//     recently used probationary key only if a TinyLFU sketch says the new
+//     key is more frequent, so a flood of one-off keys cannot evict heavy
+//     hitters. Keys turned away are judged as fresh keys (TableStats.Untracked).
+//   - Shadow policies: a refusal is counted (Policy.Counts) and flagged
+//     (Decision.Shadowed) but the request is admitted; the window evolves as
+//     if enforced, so the count is exactly what enforcement would refuse.
+//     Shadow policies never appear in response headers.
 //
-// Decision carries what the draft-ietf-httpapi-ratelimit-headers-11 fields
-// need; AppendHeaders writes RateLimit-Policy, RateLimit and Retry-After.
+// Decision carries Allowed, Remaining, RetryAfter, Reset and the binding
+// Policy: everything the RateLimit-Policy and RateLimit fields of
+// draft-ietf-httpapi-ratelimit-headers-11 and Retry-After need.
+// AppendHeaders writes them. Invalid input (n < 0, n > burst, an
+// unvalidated policy, an over-long key) yields a refusal with Decision.Err
+// set: the package fails closed and never panics on request data.
 //
 // # Concurrency limits
 //
-// Concurrency bounds requests in flight. Its fast path is one CAS on a
-// counter. With a queue, Acquire returns Admitted, Queued (with a Ticket) or
-// Rejected; Release hands the freed slot to the oldest live waiter and returns
-// its Ticket so the event loop that owns it can resume it; Sweep(now) reports
-// waiters whose queue timeout passed. Gradient adjusts a limit from latency
-// samples (Netflix concurrency-limits' Gradient2) and is fed with OnSample.
+// Concurrency bounds requests in flight. Without waiters Acquire and Release
+// are one CAS each. With a queue, Acquire returns Admitted, Queued (with a
+// Ticket) or Rejected; Release hands the freed slot to the oldest live
+// waiter by returning its Ticket, which the caller routes to the event loop
+// that owns it; Sweep(now) reports waiters whose queue timeout passed, for a
+// periodic tick; Cancel drops a waiter whose client left. Gradient adapts a
+// limit from latency samples (Netflix concurrency-limits' Gradient2): feed
+// OnSample on every completion and pass the result to SetLimit.
+//
+// # Concurrency contracts
+//
+// Bucket, MultiBucket, Table, Concurrency and Gradient are safe for use from
+// any goroutine. Policy and Multi are immutable once validated/built.
 package limits
