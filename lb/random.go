@@ -79,3 +79,9 @@ func searchCum(cum []uint64, x uint64) int {
 	}
 	return lo
 }
+
+// Close stops rebuilding the weight table on s.Update. A Set keeps every table-backed
+// balancer built on it current, so a balancer replaced (say on a policy change in a
+// reload) while its Set lives on must be closed. Pick keeps working on the last
+// weight table. Safe concurrently with Pick; idempotent.
+func (b *Random) Close() { b.set.unregister(b) }

@@ -288,3 +288,9 @@ func lowerBound(points []uint64, key uint64) int {
 	}
 	return lo
 }
+
+// Close stops rebuilding the ring on s.Update. A Set keeps every table-backed
+// balancer built on it current, so a balancer replaced (say on a policy change in a
+// reload) while its Set lives on must be closed. Pick keeps working on the last
+// ring. Safe concurrently with Pick; idempotent.
+func (r *Ring) Close() { r.set.unregister(r) }

@@ -173,6 +173,17 @@ func (s *Set) register(b tableBuilder) error {
 	return nil
 }
 
+func (s *Set) unregister(b tableBuilder) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, x := range s.builders {
+		if x == b {
+			s.builders = append(s.builders[:i], s.builders[i+1:]...)
+			return
+		}
+	}
+}
+
 func (s *Set) recount() {
 	s.mu.Lock()
 	s.recountLocked(s.members.Load())

@@ -214,3 +214,26 @@ func TestTargetStatsReflectsState(t *testing.T) {
 	}
 	x.Release()
 }
+
+func TestClosedBalancerStopsFollowingUpdates(t *testing.T) {
+	s, ts := newSet(t, SetConfig{}, 1, 1)
+	sw, _ := NewSmoothWeighted(s)
+	rd, _ := NewRandom(s, NewRand(1))
+	rg, _ := NewRing(s, RingConfig{})
+	if n := len(s.builders); n != 3 {
+		t.Fatalf("%d builders registered, want 3", n)
+	}
+	sw.Close()
+	rd.Close()
+	rg.Close()
+	rg.Close()
+	if n := len(s.builders); n != 0 {
+		t.Fatalf("%d builders after Close, want 0", n)
+	}
+	if err := s.Update(ts[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if len(sw.table.Load().m.targets) != 2 {
+		t.Fatal("closed balancer's table was rebuilt")
+	}
+}

@@ -133,3 +133,9 @@ func (b *SmoothWeighted) Pick(now int64, _ uint64, ex Exclude) *Target {
 	}
 	return m.firstEligible(int(i), now, p, &ex)
 }
+
+// Close stops rebuilding the schedule on s.Update. A Set keeps every table-backed
+// balancer built on it current, so a balancer replaced (say on a policy change in a
+// reload) while its Set lives on must be closed. Pick keeps working on the last
+// schedule. Safe concurrently with Pick; idempotent.
+func (b *SmoothWeighted) Close() { b.set.unregister(b) }
