@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluice-gw/sluice/engine"
+	gnetengine "github.com/sluice-gw/sluice/engine/gnet"
 )
 
 // TestMeasurePing is the harness behind the numbers in docs/ENGINE-EPOLL.md; it is skipped
@@ -24,7 +25,8 @@ import (
 //
 // and, around the client run, strace -c -f -p <server pid> or the server's
 // /proc/<pid>/task/*/status context-switch counters and /proc/<pid>/stat CPU times.
-// The server is a one-loop echo server (EPOLL_WAIT=raw, runtime or probe: wait.go); the client
+// The server is a one-loop echo server (EPOLL_WAIT=raw, runtime or probe: wait.go;
+// EPOLL_ENGINE=gnet runs the same handler on the gnet backend instead); the client
 // sends 128-byte requests at EPOLL_RATE per second in total over EPOLL_CONNS connections, each
 // waiting for its echo. Both end on their own after EPOLL_SECONDS.
 func TestMeasurePing(t *testing.T) {
@@ -45,11 +47,15 @@ func TestMeasurePing(t *testing.T) {
 		}
 		waitMode = mode
 		defer func() { waitMode = waitRaw }()
-		s, err := Start(&echoHandler{}, []string{addr}, engine.Options{Loops: envInt("EPOLL_LOOPS", 1)})
+		start := Start
+		if envOr("EPOLL_ENGINE", "epoll") == "gnet" {
+			start = gnetengine.Start // the same echo handler on the other backend, for comparison
+		}
+		s, err := start(&echoHandler{}, []string{addr}, engine.Options{Loops: envInt("EPOLL_LOOPS", 1)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		fmt.Printf("server pid %d on %s, wait=%s\n", os.Getpid(), s.Addrs()[0], envOr("EPOLL_WAIT", "raw"))
+		fmt.Printf("server pid %d on %s, engine=%s wait=%s\n", os.Getpid(), addr, envOr("EPOLL_ENGINE", "epoll"), envOr("EPOLL_WAIT", "raw"))
 		time.Sleep(time.Duration(secs) * time.Second)
 		s.Stop()
 	case "client":
