@@ -75,6 +75,10 @@ func TestHotPathsAllocateNothing(t *testing.T) {
 	assertNoAllocs(t, "AppendHeaders", func() {
 		buf = AppendHeaders(buf[:0], d)
 	})
+	md := mb.Allow(m, now, 1)
+	assertNoAllocs(t, "AppendHeadersMulti", func() {
+		buf = AppendHeadersMulti(buf[:0], m, md)
+	})
 
 	c := mustConcurrency(t, ConcurrencyConfig{Limit: 1, QueueSize: 4, QueueTimeout: time.Second})
 	tickets := make([]Ticket, 0, 8)

@@ -60,6 +60,7 @@ type Gradient struct {
 	longRTT   float64 // exponential average of window means, ns
 	longCount int     // updates so far, for the warm-up average
 
+	open        bool // a window has started
 	windowStart int64
 	sum         float64
 	count       int
@@ -130,8 +131,8 @@ func (g *Gradient) OnSample(rtt time.Duration, now, inflight int64, dropped bool
 	if rtt <= 0 && !dropped {
 		return int64(g.limit) // a zero RTT carries no information
 	}
-	if g.count == 0 && !g.dropped {
-		g.windowStart = now
+	if !g.open {
+		g.open, g.windowStart = true, now
 	}
 	if rtt > 0 {
 		g.sum += float64(rtt)
@@ -139,11 +140,15 @@ func (g *Gradient) OnSample(rtt time.Duration, now, inflight int64, dropped bool
 	}
 	g.maxInflight = max(g.maxInflight, inflight)
 	g.dropped = g.dropped || dropped
-	if now-g.windowStart < int64(g.cfg.Window) || (g.count < g.cfg.MinSamples && !g.dropped) || g.count == 0 {
+	if now-g.windowStart < int64(g.cfg.Window) || (g.count < g.cfg.MinSamples && !g.dropped) {
 		return int64(g.limit)
 	}
-	g.update(g.sum/float64(g.count), g.maxInflight, g.dropped)
-	g.sum, g.count, g.maxInflight, g.dropped = 0, 0, 0, false
+	if g.count > 0 {
+		g.update(g.sum/float64(g.count), g.maxInflight, g.dropped)
+	} else {
+		g.adjust(0.5) // only drops, no latency: still a congestion signal
+	}
+	g.open, g.sum, g.count, g.maxInflight, g.dropped = false, 0, 0, 0, false
 	return int64(g.limit)
 }
 
@@ -168,6 +173,10 @@ func (g *Gradient) update(shortRTT float64, inflight int64, dropped bool) {
 	if !dropped {
 		gradient = max(0.5, min(1, g.cfg.Tolerance*g.longRTT/shortRTT))
 	}
+	g.adjust(gradient)
+}
+
+func (g *Gradient) adjust(gradient float64) {
 	next := g.limit*gradient + g.cfg.QueueSize
 	next = g.limit*(1-g.cfg.Smoothing) + next*g.cfg.Smoothing
 	g.limit = max(float64(g.cfg.MinLimit), min(float64(g.cfg.MaxLimit), next))

@@ -132,3 +132,12 @@ func TestNewGradientRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestGradientDropOnlyWindowStillCuts(t *testing.T) {
+	g := mustGradient(t, GradientConfig{InitialLimit: 100, MinLimit: 5, MaxLimit: 200, MinSamples: 1})
+	g.OnSample(0, t0, 100, true)
+	if l := g.OnSample(0, t0+int64(time.Second), 100, true); l != 90 {
+		// 0.8*100 + 0.2*(0.5*100 + 4) = 90.8
+		t.Fatalf("limit %d after a window of drops, want 90", l)
+	}
+}

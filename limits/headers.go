@@ -33,12 +33,37 @@ import (
 // Retry-After is omitted when the request can never be admitted
 // (ErrExceedsBurst) or is invalid.
 func AppendHeaders(dst []byte, d Decision) []byte {
+	return appendHeaders(dst, nil, d)
+}
+
+// AppendHeadersMulti is AppendHeaders for a decision of m: RateLimit-Policy
+// lists every enforcing window of m (Section 3 allows a list, e.g.
+// "persec";q=10;w=1, "daily";q=1000;w=86400), while RateLimit reports the
+// binding window, the one whose service limit the client will meet first.
+func AppendHeadersMulti(dst []byte, m *Multi, d Decision) []byte {
+	return appendHeaders(dst, m, d)
+}
+
+func appendHeaders(dst []byte, m *Multi, d Decision) []byte {
 	p := d.Policy
 	if p == nil || p.Shadow || p.interval == 0 || d.Shadowed {
 		return dst
 	}
 	dst = append(dst, "RateLimit-Policy: "...)
-	dst = AppendPolicyValue(dst, p)
+	if m == nil {
+		dst = AppendPolicyValue(dst, p)
+	} else {
+		first := true
+		for i := 0; i < m.n; i++ {
+			if q := m.policies[i]; !q.Shadow {
+				if !first {
+					dst = append(dst, ", "...)
+				}
+				dst = AppendPolicyValue(dst, q)
+				first = false
+			}
+		}
+	}
 	dst = append(dst, "\r\nRateLimit: "...)
 	dst = AppendLimitValue(dst, d)
 	dst = append(dst, "\r\n"...)

@@ -81,3 +81,19 @@ func TestAppendHeadersOmitsShadowAndInvalidRetry(t *testing.T) {
 		t.Fatalf("got %q want %q", got, want)
 	}
 }
+
+func TestAppendHeadersMultiListsEnforcingWindows(t *testing.T) {
+	sec := MustPolicy("persec", 10, time.Second, 0)
+	day := MustPolicy("daily", 1000, 24*time.Hour, 0)
+	shadow := MustPolicy("trial", 5, time.Minute, 0)
+	shadow.Shadow = true
+	m := mustMulti(t, sec, day, shadow)
+	var b MultiBucket
+	d := b.Allow(m, t0, 1)
+	got := string(AppendHeadersMulti(nil, m, d))
+	want := "RateLimit-Policy: \"persec\";q=10;w=1, \"daily\";q=1000;w=86400\r\n" +
+		"RateLimit: \"persec\";r=9;t=1\r\n"
+	if got != want {
+		t.Fatalf("got\n%q\nwant\n%q", got, want)
+	}
+}
