@@ -292,7 +292,7 @@ func (l *loop) runTasks() {
 
 func (l *loop) accept(lfd int) {
 	for i := 0; i < acceptBatch; i++ {
-		fd, sa, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		fd, raddr, err := accept4(lfd)
 		switch err {
 		case nil:
 		case unix.EAGAIN:
@@ -315,7 +315,7 @@ func (l *loop) accept(lfd int) {
 		// Small requests and responses must not wait for Nagle's algorithm (RFC 896) to
 		// coalesce them with the next write; writes are already batched per event.
 		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-		c, err := l.register(fd, tcpAddrOf(sa), unix.EPOLLIN|unix.EPOLLRDHUP)
+		c, err := l.register(fd, raddr, unix.EPOLLIN|unix.EPOLLRDHUP)
 		if err != nil {
 			unix.Close(fd)
 			continue
