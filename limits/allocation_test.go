@@ -89,6 +89,12 @@ func TestHotPathsAllocateNothing(t *testing.T) {
 		c.Release(now)
 		tickets = c.Sweep(now, tickets[:0])
 	})
+	kb := make([]byte, 0, 64)
+	ip, route := []byte("203.0.113.9"), []byte("/v1/orders")
+	assertNoAllocs(t, "AppendKeyPart + Table.Allow", func() {
+		kb = AppendKeyPart(AppendKeyPart(kb[:0], ip), route)
+		tb.Allow(kb, now, 1)
+	})
 	g := mustGradient(t, GradientConfig{})
 	assertNoAllocs(t, "Gradient.OnSample", func() {
 		now += int64(time.Millisecond)

@@ -34,6 +34,8 @@
 //     recently used probationary key only if a TinyLFU sketch says the new
 //     key is more frequent, so a flood of one-off keys cannot evict heavy
 //     hitters. Keys turned away are judged as fresh keys (TableStats.Untracked).
+//     Build composite keys with AppendKeyPart (length-prefixed, so a client
+//     controlling one part cannot forge another client's key).
 //   - Shadow policies: a refusal is counted (Policy.Counts) and flagged
 //     (Decision.Shadowed) but the request is admitted; the window evolves as
 //     if enforced, so the count is exactly what enforcement would refuse.
