@@ -39,8 +39,13 @@ func NewMulti(policies ...*Policy) (*Multi, error) {
 // Len returns the number of windows.
 func (m *Multi) Len() int { return m.n }
 
-// Policy returns window i.
-func (m *Multi) Policy(i int) *Policy { return m.policies[i] }
+// Policy returns window i, or nil if there is no such window.
+func (m *Multi) Policy(i int) *Policy {
+	if i < 0 || i >= m.n {
+		return nil
+	}
+	return m.policies[i]
+}
 
 // verdict is what decide concluded, kept apart from the counters so that a
 // caller that retries (MultiBucket) counts each request once.
