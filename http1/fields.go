@@ -2,6 +2,7 @@ package http1
 
 import (
 	"encoding/binary"
+	"math/bits"
 )
 
 // hasCtl reports whether any of the 8 bytes of x is below 0x20 or is 0x7f (DEL): the bytes a
@@ -98,15 +99,19 @@ func (h *Headers) parseFields(buf []byte, start int, lim *Limits) (int, error) {
 			i++
 		}
 		valueStart := i
-		for i+16 <= n {
-			b := buf[i : i+16 : i+16]
-			if ctlMask(binary.LittleEndian.Uint64(b))|ctlMask(binary.LittleEndian.Uint64(b[8:])) != 0 {
+		// 8 bytes at a time; the lowest flagged byte of the mask is exact, so jump to it and
+		// go on only when it is an HTAB (allowed in values).
+		for i+8 <= n {
+			m := ctlMask(binary.LittleEndian.Uint64(buf[i : i+8 : i+8]))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += uint(bits.TrailingZeros64(m)) >> 3
+			if buf[i] != '\t' {
 				break
 			}
-			i += 16
-		}
-		if i+8 <= n && !hasCtl(binary.LittleEndian.Uint64(buf[i:i+8:i+8])) {
-			i += 8
+			i++
 		}
 		for i < n && valueTable[buf[i]] {
 			i++

@@ -2,6 +2,8 @@ package http1
 
 import (
 	"bytes"
+	"math/bits"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -577,29 +579,50 @@ func TestErrorsHaveDistinctReasonsAndServerStatuses(t *testing.T) {
 	}
 }
 
-// The 8-byte fast paths must agree exactly with the byte tables they skip over.
+// The 8-byte fast paths must agree exactly with the byte tables they skip over: the lowest
+// flagged byte is the first byte the table rejects, for every byte in every position and for
+// random words with several rejected bytes (where borrows propagate).
 func TestSWARMasksMatchByteTables(t *testing.T) {
+	var words [][8]byte
 	for b := 0; b < 256; b++ {
 		for p := 0; p < 8; p++ {
 			for _, fill := range []byte{'a', 0xff, 0x80, '~', '!'} {
 				w := [8]byte{fill, fill, fill, fill, fill, fill, fill, fill}
 				w[p] = byte(b)
-				x := uint64(0)
-				for k := 7; k >= 0; k-- {
-					x = x<<8 | uint64(w[k])
-				}
-				wantCtl, wantTarget := false, false
-				for _, c := range w {
-					wantCtl = wantCtl || !valueTable[c] || c == '\t'
-					wantTarget = wantTarget || !targetTable[c]
-				}
-				if hasCtl(x) != wantCtl {
-					t.Fatalf("hasCtl(% x) = %v", w, !wantCtl)
-				}
-				if targetMask(x) != wantTarget {
-					t.Fatalf("targetMask(% x) = %v", w, !wantTarget)
-				}
+				words = append(words, w)
 			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		var w [8]byte
+		for k := range w {
+			w[k] = byte(rng.IntN(256))
+			if rng.IntN(3) > 0 {
+				w[k] = byte(0x21 + rng.IntN(0x5e)) // mostly printable, like real heads
+			}
+		}
+		words = append(words, w)
+	}
+	for _, w := range words {
+		x := uint64(0)
+		for k := 7; k >= 0; k-- {
+			x = x<<8 | uint64(w[k])
+		}
+		firstCtl, firstBad := 8, 8
+		for k := 7; k >= 0; k-- {
+			if c := w[k]; !valueTable[c] || c == '\t' {
+				firstCtl = k
+			}
+			if !targetTable[w[k]] {
+				firstBad = k
+			}
+		}
+		if got := bits.TrailingZeros64(ctlMask(x)) >> 3; got != firstCtl || hasCtl(x) != (firstCtl < 8) {
+			t.Fatalf("ctlMask(% x) first at %d, want %d", w, got, firstCtl)
+		}
+		if got := bits.TrailingZeros64(targetMask(x)) >> 3; got != firstBad {
+			t.Fatalf("targetMask(% x) first at %d, want %d", w, got, firstBad)
 		}
 	}
 }

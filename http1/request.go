@@ -3,6 +3,7 @@ package http1
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 )
 
 // Request is a parsed request head: views into the buffer passed to ParseRequest, valid until
@@ -119,7 +120,11 @@ func (r *Request) parseRequestLine(buf []byte, lim *Limits) error {
 	me := i
 	i++
 	ts := i
-	for i+8 <= len(buf) && !targetMask(binary.LittleEndian.Uint64(buf[i:i+8:i+8])) {
+	for i+8 <= len(buf) {
+		if m := targetMask(binary.LittleEndian.Uint64(buf[i : i+8 : i+8])); m != 0 {
+			i += bits.TrailingZeros64(m) >> 3 // the lowest flagged byte is exact
+			break
+		}
 		i += 8
 	}
 	for i < len(buf) && targetTable[buf[i]] {
@@ -357,12 +362,13 @@ func (r *Request) Bytes() []byte {
 	return r.buf[:r.headLen:r.headLen]
 }
 
-// targetMask reports whether any of the 8 bytes of x is not a target byte (isTargetByte): a
-// control, SP, DEL, non-ASCII or '#'.
-func targetMask(x uint64) bool {
+// targetMask flags (high bit per byte, little-endian) the bytes of x that are not target bytes
+// (isTargetByte): controls, SP, DEL, non-ASCII and '#'. Bytes above a flagged byte may be
+// flagged too; the lowest flag is exact.
+func targetMask(x uint64) uint64 {
 	const lo = 0x0101010101010101
 	const hi = 0x8080808080808080
 	y := x ^ (lo * 0x7f)
 	z := x ^ (lo * '#')
-	return ((x-lo*0x21)&^x|(y-lo)&^y|(z-lo)&^z|x)&hi != 0
+	return ((x-lo*0x21)&^x | (y-lo)&^y | (z-lo)&^z | x) & hi
 }
