@@ -148,13 +148,20 @@ func (r *Request) parseRequestLine(buf []byte, lim *Limits) error {
 	}
 	te := i
 	i++
-	minor, err := parseVersion(buf[i:min(i+8, len(buf))])
-	if err != nil {
-		return err
-	}
-	i += 8
-	if err := lineEnd(buf, i, ErrBadVersion); err != nil {
-		return err
+	var minor int
+	if i+10 <= len(buf) && buf[i+8] == '\r' && buf[i+9] == '\n' &&
+		binary.LittleEndian.Uint64(buf[i:i+8:i+8])&^(0xff<<56) == httpVersionPrefix &&
+		(buf[i+7] == '1' || buf[i+7] == '0') {
+		minor = int(buf[i+7] - '0') // the usual "HTTP/1.1\r\n" in one compare
+		i += 8
+	} else {
+		if minor, err = parseVersion(buf[i:min(i+8, len(buf))]); err != nil {
+			return err
+		}
+		i += 8
+		if err := lineEnd(buf, i, ErrBadVersion); err != nil {
+			return err
+		}
 	}
 	if i-ls > lim.MaxRequestLine {
 		return ErrRequestLineTooLong
@@ -372,3 +379,7 @@ func targetMask(x uint64) uint64 {
 	z := x ^ (lo * '#')
 	return ((x-lo*0x21)&^x | (y-lo)&^y | (z-lo)&^z | x) & hi
 }
+
+// httpVersionPrefix is "HTTP/1." loaded little-endian, the 8th byte masked off.
+const httpVersionPrefix = uint64('H') | uint64('T')<<8 | uint64('T')<<16 | uint64('P')<<24 |
+	uint64('/')<<32 | uint64('1')<<40 | uint64('.')<<48

@@ -1,5 +1,7 @@
 package http1
 
+import "encoding/binary"
+
 // Response is a parsed response head: views into the buffer passed to ParseResponse, valid
 // until that buffer is modified or reused. Set Limits once (MaxRequestLine bounds the status
 // line); ParseResponse and Reset keep them. A Response is owned by one upstream connection and
@@ -87,8 +89,11 @@ func (r *Response) parseStatusLine(buf []byte, lim *Limits) error {
 		return ErrHeaderTooLarge
 	}
 	ls := i
-	minor, err := parseVersion(buf[i:min(i+8, len(buf))])
-	if err != nil {
+	var minor int
+	if i+8 <= len(buf) && binary.LittleEndian.Uint64(buf[i:i+8:i+8])&^(0xff<<56) == httpVersionPrefix &&
+		(buf[i+7] == '1' || buf[i+7] == '0') {
+		minor = int(buf[i+7] - '0') // the usual "HTTP/1.1" in one compare
+	} else if minor, err = parseVersion(buf[i:min(i+8, len(buf))]); err != nil {
 		return err
 	}
 	i += 8
