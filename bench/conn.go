@@ -66,7 +66,11 @@ func (c *conn) expire(since int64) {
 }
 
 func newConn(r *Run, id int, sh *shard) *conn {
-	return &conn{r: r, id: id, sh: sh, batch: make([]pending, 0, r.cfg.Pipeline)}
+	c := &conn{r: r, id: id, sh: sh, batch: make([]pending, 0, r.cfg.Pipeline)}
+	if r.open {
+		c.pace = newPacer()
+	}
+	return c
 }
 
 func (c *conn) dial() error {
@@ -103,6 +107,9 @@ func (c *conn) shutdown() {
 		c.nc.Close()
 	}
 	c.mu.Unlock()
+	if c.pace != nil {
+		c.pace.close()
+	}
 }
 
 func (c *conn) loop() {
@@ -110,7 +117,6 @@ func (c *conn) loop() {
 	defer c.closeConn()
 	c.rbuf = make([]byte, readBufSize)
 	if c.r.open {
-		c.pace = newPacer()
 		defer c.pace.close()
 		c.openLoop()
 	} else {

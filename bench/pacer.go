@@ -27,7 +27,8 @@ func newPacer() *pacer {
 }
 
 // sleep parks the caller for d. Waits under 20 µs return at once: they are
-// below the cost of arming the timer.
+// below the cost of arming the timer. It returns early when close is called
+// from another goroutine.
 func (p *pacer) sleep(d time.Duration) {
 	if d < 20*time.Microsecond {
 		return
@@ -38,15 +39,14 @@ func (p *pacer) sleep(d time.Duration) {
 	}
 	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
 	if err := unix.TimerfdSettime(p.fd, 0, &spec, nil); err != nil {
-		time.Sleep(d)
-		return
+		return // closed: the run is ending
 	}
 	var buf [8]byte
-	if _, err := p.f.Read(buf[:]); err != nil {
-		time.Sleep(d)
-	}
+	p.f.Read(buf[:]) // an error means closed: the run is ending
 }
 
+// close releases the timer and wakes a sleeping caller; it may be called
+// more than once and from any goroutine.
 func (p *pacer) close() {
 	if p.f != nil {
 		p.f.Close()

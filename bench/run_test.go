@@ -294,3 +294,23 @@ func TestClosedLoopWarmupIsNotRecorded(t *testing.T) {
 		t.Errorf("elapsed %.3fs includes the warmup", res.ElapsedSeconds)
 	}
 }
+
+func TestStopWakesOpenLoopSleepers(t *testing.T) {
+	srv := newTestServer(t)
+	addr, reqs := mustRequests(t, srv.url("/ok"))
+	// At 0.5 req/s each connection sleeps 4 s between its requests.
+	run, err := Start(context.Background(), Config{Addr: addr, Requests: reqs, Connections: 2, Rate: 0.5, Duration: time.Minute, Pipeline: 1, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	run.Stop()
+	res := run.Wait()
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("Stop took %v with connections asleep", took)
+	}
+	if res.Requests != 1 {
+		t.Errorf("%d responses before the stop, want 1 (the request due at 0)", res.Requests)
+	}
+}
