@@ -81,8 +81,9 @@ func validDNSName(s string) bool {
 	return label > 0
 }
 
-// requestHostKey lowercases host into buf with any port removed and a
-// trailing root dot dropped, the form hostSpecKey produces. It reports false
+// requestHostKey returns host with any port removed and a trailing root dot
+// dropped, lower-cased into buf when it has upper-case letters: the form
+// hostSpecKey produces. It reports false
 // for a host that cannot match any named route (too long or empty).
 func requestHostKey(buf *[maxHostLen]byte, host []byte) ([]byte, bool) {
 	if len(host) > 0 && host[0] == '[' {
@@ -107,6 +108,13 @@ func requestHostKey(buf *[maxHostLen]byte, host []byte) ([]byte, bool) {
 	}
 	if len(host) == 0 || len(host) > maxHostLen {
 		return nil, false
+	}
+	upper := false
+	for _, c := range host {
+		upper = upper || 'A' <= c && c <= 'Z'
+	}
+	if !upper {
+		return host, true // already lower case: no copy
 	}
 	n := copy(buf[:], host)
 	out := buf[:n]

@@ -104,10 +104,11 @@ type Table struct {
 	wild   map[string]*hostTree // ".example.com" for "*.example.com"
 	any    *hostTree
 
-	// maxWild is the longest wildcard key: suffixes of the request host
-	// longer than it are not looked up, so a host of many labels costs no
-	// more map probes than the configured wildcards can use.
-	maxWild int
+	// wildLens has bit n set when some wildcard key is n bytes long. Only
+	// host suffixes of those lengths are looked up, so a request host costs
+	// map probes only where a wildcard could match, however many labels
+	// it has.
+	wildLens [(maxHostLen + 64) / 64]uint64
 }
 
 // Len returns the number of routes.
@@ -216,7 +217,7 @@ func Build(specs []Spec) (*Table, error) {
 	}
 	for key, ht := range t.wild {
 		trees = append(trees, ht)
-		t.maxWild = max(t.maxWild, len(key))
+		t.wildLens[len(key)/64] |= 1 << (len(key) % 64)
 	}
 	if t.any != nil {
 		trees = append(trees, t.any)
@@ -432,8 +433,8 @@ func (t *Table) Lookup(m *Match, host, method, path, rawQuery []byte, hdr Header
 			// Longer suffixes first: "a.b.example.com" tries
 			// ".b.example.com" before ".example.com". The loop starts at 1
 			// so a wildcard needs at least one non-empty label.
-			for i := max(1, len(h)-t.maxWild); i < len(h); i++ {
-				if h[i] != '.' {
+			for i := 1; i < len(h); i++ {
+				if n := len(h) - i; h[i] != '.' || t.wildLens[n/64]&(1<<(n%64)) == 0 {
 					continue
 				}
 				if ht := t.wild[string(h[i:])]; ht != nil && ht.lookup(m, req, hdr) {
