@@ -22,11 +22,11 @@
 //   - Multi + MultiBucket: up to MaxWindows policies on one key (a per-second
 //     throttle and a per-day quota). A request is admitted only if every
 //     enforcing window admits it, and then all windows are charged; a
-//     refusal charges none. The windows are published together under a
-//     sequence word (a seqlock): refusals read a validated snapshot and write
-//     nothing, admissions claim the sequence with one CAS that fails if any
-//     other admission intervened, so no caller ever acts on, or leaves, a
-//     partially charged set of windows. See MultiBucket.
+//     refusal charges none. Admissions store all windows under a per-key
+//     mutex inside a sequence word (a seqlock); refusals are decided
+//     lock-free on a snapshot the sequence proves consistent. So no caller
+//     acts on, or leaves behind, a partially charged set of windows. See
+//     MultiBucket.
 //   - Table: per-key state for a Multi, for keys the caller builds (client
 //     IP, consumer, route, header values, concatenations). Sharded by a
 //     seeded hash; at most MaxKeys keys in memory allocated up front; an

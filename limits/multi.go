@@ -2,7 +2,7 @@ package limits
 
 import (
 	"fmt"
-	"runtime"
+	"sync"
 	"sync/atomic"
 )
 
@@ -50,10 +50,10 @@ func (m *Multi) Policy(i int) *Policy {
 // verdict is what decide concluded, kept apart from the counters so that a
 // caller that retries (MultiBucket) counts each request once.
 type verdict struct {
-	d         Decision
-	changed   bool    // next differs from tats
-	refusedBy *Policy // enforcing window that refused, counted as Rejected
-	shadowed  uint8   // bit i: shadow window i would have refused
+	changed  bool  // next differs from tats
+	refused  int8  // enforcing window that refused (counted as Rejected), or -1
+	bind     int8  // enforcing window with the least remaining when admitted, or -1
+	shadowed uint8 // bit i: shadow window i would have refused
 }
 
 // decide runs every window on tats (one TAT per window) and writes the
@@ -72,84 +72,96 @@ type verdict struct {
 // remaining.
 func (m *Multi) decide(tats, next *[MaxWindows]int64, now, n int64) verdict {
 	var (
-		v          verdict
-		refused    Decision
-		decisions  [MaxWindows]Decision
-		allConform = true
+		v             = verdict{refused: -1, bind: -1}
+		allConform    = true
+		refusedRetry  int64
+		bindRemaining int64
 	)
 	for i := 0; i < m.n; i++ {
 		p := m.policies[i]
-		nt, ok, d := p.step(tats[i], now, n)
-		next[i], decisions[i] = nt, d
-		if ok {
-			continue
-		}
-		allConform = false
-		if p.Shadow {
+		nt, ok := p.advance(tats[i], now, n)
+		next[i] = nt
+		switch {
+		case ok && !p.Shadow:
+			if rem := p.remainingAt(nt, now); v.bind < 0 || rem < bindRemaining {
+				v.bind, bindRemaining = int8(i), rem
+			}
+		case ok:
+		case p.Shadow:
+			allConform = false
 			v.shadowed |= 1 << i
-			continue
-		}
-		if v.refusedBy == nil || (d.Err != nil && refused.Err == nil) ||
-			(d.Err == nil && refused.Err == nil && d.RetryAfter > refused.RetryAfter) {
-			refused, v.refusedBy = d, p
+		default:
+			allConform = false
+			if r := p.retryAfter(tats[i], now, n); v.refused < 0 || r > refusedRetry {
+				v.refused, refusedRetry = int8(i), r
+			}
 		}
 	}
-	if v.refusedBy != nil {
-		*next = *tats
-		v.d = refused
+	if v.refused >= 0 {
 		v.shadowed = 0
 		return v
 	}
-	bound := false
 	for i := 0; i < m.n; i++ {
-		p := m.policies[i]
-		if p.Shadow && !allConform {
+		if !allConform && m.policies[i].Shadow {
 			next[i] = tats[i]
 		}
 		if next[i] != tats[i] {
 			v.changed = true
 		}
-		if !p.Shadow && (!bound || decisions[i].Remaining < v.d.Remaining) {
-			v.d, bound = decisions[i], true
-		}
 	}
-	if !bound {
-		v.d = Decision{}
-	}
-	v.d.Allowed = true
-	v.d.Shadowed = v.shadowed != 0
 	return v
 }
 
-// count applies a final verdict's counters.
-func (m *Multi) count(v *verdict) {
-	if v.refusedBy != nil {
-		v.refusedBy.rejected.Add(1)
+// settle counts a final verdict and builds its Decision from the TATs the
+// verdict was decided on. Only here is a Decision materialised, so a caller
+// that decides twice (MultiBucket's optimistic read, then under the lock)
+// pays for one.
+func (m *Multi) settle(v *verdict, tats *[MaxWindows]int64, now, n int64) Decision {
+	if v.refused >= 0 {
+		p := m.policies[v.refused]
+		p.rejected.Add(1)
+		return p.describe(tats[v.refused], now, n, false)
 	}
-	for i := 0; v.shadowed != 0 && i < m.n; i++ {
-		if v.shadowed&(1<<i) != 0 {
-			m.policies[i].shadowRejected.Add(1)
+	var d Decision
+	if v.bind >= 0 {
+		d = m.policies[v.bind].describe(tats[v.bind], now, n, true)
+	}
+	d.Allowed = true
+	if v.shadowed != 0 {
+		d.Shadowed = true
+		for i := 0; i < m.n; i++ {
+			if v.shadowed&(1<<i) != 0 {
+				m.policies[i].shadowRejected.Add(1)
+			}
 		}
 	}
+	return d
 }
 
 // MultiBucket is one key's state for a Multi. The zero value is full. It
 // must not be copied after first use.
 //
-// Allow is safe from any goroutine. Partial consumption is impossible because
-// the window TATs only change together, under a sequence word (a seqlock):
-// a caller reads the sequence s (even), reads every TAT, and decides. A
-// refusal writes nothing; it is returned only if the sequence is still s, so
-// it was decided on a consistent snapshot. An admission claims the sequence
-// with one CAS s -> s+1; the CAS fails if any admission started since s was
-// read, so the TATs it decided on are still current. It then stores every
-// TAT and releases with s+2. Refusals and queries never block anyone and
-// never write a shared cache line; admissions on one key are serialised for
-// the few stores between the claim and the release, and a caller that finds
-// the sequence odd spins (yielding after a few tries) rather than sleeping.
-// So it is not lock-free in the strict sense: a writer descheduled between
-// claim and release delays the key's other callers. Bucket is lock-free.
+// Allow is safe from any goroutine. Partial consumption is impossible
+// because the window TATs only change together, under a mutex, bracketed by
+// a sequence word (a seqlock: odd while a writer stores):
+//
+//   - Refusals and queries are lock-free: a caller reads the sequence s
+//     (even), every TAT, decides, and returns the refusal only if the
+//     sequence is still s, i.e. it decided on a consistent snapshot of all
+//     windows. Under a flood, when refusals dominate, callers never write a
+//     shared cache line and never wait.
+//   - Admissions, and refusals that raced a writer, take the mutex, re-read
+//     the TATs (stable: only mutex holders write), decide again and store
+//     every window. Writers are therefore serialised, and each admission is
+//     a step of one sequential history in which every window was charged.
+//
+// A first version claimed the sequence with a CAS and had waiters spin;
+// on an overloaded machine a writer descheduled between claim and release
+// left the others spinning for a whole scheduler slice (microseconds per
+// call). The mutex parks waiters instead. Bucket, a single window, needs
+// neither: its state is one word.
 type MultiBucket struct {
+	mu  sync.Mutex
 	seq atomic.Uint64
 	tat [MaxWindows]atomic.Int64
 }
@@ -163,33 +175,27 @@ func (b *MultiBucket) Allow(m *Multi, now, n int64) Decision {
 		return invalid(m.policies[0], ErrNegativeCount)
 	}
 	var tats, next [MaxWindows]int64
-	for spins := 0; ; spins++ {
-		s := b.seq.Load()
-		if s&1 != 0 {
-			if spins&15 == 15 {
-				runtime.Gosched()
-			}
-			continue
-		}
+	if s := b.seq.Load(); s&1 == 0 {
 		for i := 0; i < m.n; i++ {
 			tats[i] = b.tat[i].Load()
 		}
 		v := m.decide(&tats, &next, now, n)
-		if !v.changed {
-			if b.seq.Load() != s {
-				continue
-			}
-			m.count(&v)
-			return v.d
+		if !v.changed && b.seq.Load() == s {
+			return m.settle(&v, &tats, now, n)
 		}
-		if !b.seq.CompareAndSwap(s, s+1) {
-			continue
-		}
+	}
+	b.mu.Lock()
+	for i := 0; i < m.n; i++ {
+		tats[i] = b.tat[i].Load()
+	}
+	v := m.decide(&tats, &next, now, n)
+	if v.changed {
+		b.seq.Add(1)
 		for i := 0; i < m.n; i++ {
 			b.tat[i].Store(next[i])
 		}
-		b.seq.Store(s + 2)
-		m.count(&v)
-		return v.d
+		b.seq.Add(1)
 	}
+	b.mu.Unlock()
+	return m.settle(&v, &tats, now, n)
 }

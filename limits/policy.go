@@ -2,6 +2,7 @@ package limits
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,7 @@ type Policy struct {
 	interval int64
 	capacity int64
 	burst    int64
+	perUnit  divider // divides by interval
 
 	rejected       atomic.Int64
 	shadowRejected atomic.Int64
@@ -76,6 +78,7 @@ func (p *Policy) Validate() error {
 		return fmt.Errorf("%w: burst %d of %v per unit exceeds %v", ErrPolicyInvalid, burst, time.Duration(interval), time.Duration(maxCapacity))
 	}
 	p.interval = interval
+	p.perUnit = newDivider(uint64(interval))
 	p.burst = burst
 	p.capacity = burst * interval
 	return nil
@@ -149,39 +152,74 @@ type Decision struct {
 // arrival time tat. It returns the TAT after the decision and whether the
 // units conform; a non-conforming request leaves tat unchanged. Pure: the
 // callers decide how tat is stored (CAS word, seqlock, shard lock).
-//
-// A request for n units conforms when max(tat, now) + n*T - now <= burst*T:
-// the bucket would not hold more than burst units of debt after it.
 func (p *Policy) step(tat, now, n int64) (int64, bool, Decision) {
-	base := tat
-	if base < now {
-		base = now
-	}
-	d := Decision{Policy: p}
+	next, ok := p.advance(tat, now, n)
+	return next, ok, p.describe(tat, now, n, ok)
+}
+
+// advance is the GCRA rule alone. A request for n units conforms when
+// max(tat, now) + n*T - now <= burst*T: the bucket would not hold more than
+// burst units of debt after it.
+func (p *Policy) advance(tat, now, n int64) (int64, bool) {
 	if n > p.burst {
-		d.Err = ErrExceedsBurst
-		d.Remaining = (p.capacity - (base - now)) / p.interval
-		d.Reset = time.Duration(base - now)
-		return tat, false, d
+		return tat, false
 	}
 	if n == 0 {
-		// A query: report the state without touching it.
-		d.Allowed = true
-		d.Remaining = (p.capacity - (base - now)) / p.interval
+		return tat, true // a query: report the state without touching it
+	}
+	next := max(tat, now) + n*p.interval
+	if next-now <= p.capacity {
+		return next, true
+	}
+	return tat, false
+}
+
+// retryAfter is how long until n units would conform on tat; for n above
+// the burst (never) it is the largest duration, so that refusal is preferred
+// when several windows refuse.
+func (p *Policy) retryAfter(tat, now, n int64) int64 {
+	if n > p.burst {
+		return math.MaxInt64
+	}
+	return max(tat, now) + n*p.interval - p.capacity - now
+}
+
+// remainingAt is how many units could be spent at now on a window whose
+// TAT is tat. A caller whose now is behind the TAT by more than the
+// capacity (a stale clock reading) sees zero.
+func (p *Policy) remainingAt(tat, now int64) int64 {
+	return p.units(p.capacity - (max(tat, now) - now))
+}
+
+// units is the whole units in a non-negative slack of ns (zero if negative).
+func (p *Policy) units(ns int64) int64 {
+	if ns <= 0 {
+		return 0
+	}
+	return int64(p.perUnit.div(uint64(ns)))
+}
+
+// describe builds the Decision for n units at now on a window whose TAT was
+// tat, given whether advance found them conforming.
+func (p *Policy) describe(tat, now, n int64, ok bool) Decision {
+	base := max(tat, now)
+	d := Decision{Policy: p}
+	switch {
+	case n > p.burst:
+		d.Err = ErrExceedsBurst
+		d.Remaining = p.remainingAt(tat, now)
 		d.Reset = time.Duration(base - now)
-		return tat, true, d
-	}
-	next := base + n*p.interval
-	if debt := next - now; debt <= p.capacity {
+	case ok:
+		debt := base + n*p.interval - now
 		d.Allowed = true
-		d.Remaining = (p.capacity - debt) / p.interval
+		d.Remaining = p.units(p.capacity - debt)
 		d.Reset = time.Duration(debt)
-		return next, true, d
+	default:
+		d.Remaining = p.remainingAt(tat, now)
+		d.RetryAfter = time.Duration(p.retryAfter(tat, now, n))
+		d.Reset = time.Duration(base - now)
 	}
-	d.Remaining = (p.capacity - (base - now)) / p.interval
-	d.RetryAfter = time.Duration(next - p.capacity - now)
-	d.Reset = time.Duration(base - now)
-	return tat, false, d
+	return d
 }
 
 // settle turns a non-conforming step into the caller's answer: a refusal, or

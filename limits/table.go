@@ -207,17 +207,16 @@ func (t *Table) Allow(key []byte, now, n int64) Decision {
 		s.untracked++
 		s.mu.Unlock()
 		v := t.multi.decide(&tats, &next, now, n)
-		t.multi.count(&v)
-		return v.d
+		return t.multi.settle(&v, &tats, now, n)
 	}
 	e := &s.entries[i]
-	v := t.multi.decide(&e.tat, &next, now, n)
+	tats = e.tat
+	v := t.multi.decide(&tats, &next, now, n)
 	if v.changed {
 		e.tat = next
 	}
 	s.mu.Unlock()
-	t.multi.count(&v)
-	return v.d
+	return t.multi.settle(&v, &tats, now, n)
 }
 
 // find returns the entry index holding key, or -1.
