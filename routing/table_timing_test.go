@@ -3,7 +3,6 @@ package routing
 import (
 	"strconv"
 	"testing"
-	"time"
 )
 
 // BenchmarkLookup runs the same request mix against tables of 10, 1,000 and
@@ -83,52 +82,3 @@ func BenchmarkBuild(b *testing.B) {
 	}
 }
 
-// TestLookupTimeFlatAcrossTableSizes guards the bound: a lookup in a
-// 10,000-route table costs at most 3x one in a 10-route table. Each size is
-// measured several times, interleaved, and the fastest run kept, so that
-// load from other processes on a shared machine inflates neither side.
-// Skipped with -short and under the race detector's timing distortion.
-func TestLookupTimeFlatAcrossTableSizes(t *testing.T) {
-	if testing.Short() || raceEnabled {
-		t.Skip("timing test")
-	}
-	const lookups = 20_000 // about 10 ms per round on the test machine
-	measure := func(n int) func() float64 {
-		tab := mustBuild(t, realisticSpecs(n))
-		reqs := realisticRequests(n)
-		var m Match
-		return func() float64 {
-			start := time.Now()
-			for i := range lookups {
-				r := &reqs[i%len(reqs)]
-				_, _ = tab.Lookup(&m, r.host, r.method, r.path, r.query, benchHeaders)
-			}
-			return float64(time.Since(start).Nanoseconds()) / lookups
-		}
-	}
-	small, large := measure(10), measure(10000)
-	// Up to three attempts of fifteen interleaved rounds each: noise from
-	// other processes only ever slows a round, so one attempt within the
-	// bound shows the table can meet it, while a real regression fails all.
-	var ratio float64
-	for attempt := range 3 {
-		var s, l float64
-		for range 15 {
-			s = minPositive(s, small())
-			l = minPositive(l, large())
-		}
-		ratio = l / s
-		t.Logf("attempt %d: 10 routes %.0f ns/lookup, 10,000 routes %.0f ns/lookup (%.2fx)", attempt, s, l, ratio)
-		if ratio <= 3 {
-			return
-		}
-	}
-	t.Fatalf("10,000-route lookups cost %.2fx 10-route lookups, more than 3x", ratio)
-}
-
-func minPositive(cur, v float64) float64 {
-	if cur == 0 || v < cur {
-		return v
-	}
-	return cur
-}
