@@ -81,4 +81,3 @@ func BenchmarkBuild(b *testing.B) {
 		}
 	}
 }
-
