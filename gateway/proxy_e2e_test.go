@@ -505,3 +505,33 @@ routes:
 		}
 	})
 }
+
+func TestProxyExpectContinue(t *testing.T) {
+	eachBackend(t, func(t *testing.T, engine string) {
+		up := startHTTPUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body) // net/http sends "100 Continue" on the first read
+			fmt.Fprintf(w, "got %d", len(b))
+		}))
+		_, addr := startGateway(t, engine, oneUpstream("", up.Addr))
+		c := dial(t, addr)
+		c.send("POST /e HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+		line, err := c.br.ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100 ") {
+			t.Fatalf("interim response: %q %v", line, err)
+		}
+		for { // the rest of the interim head
+			l, err := c.br.ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l == "\r\n" {
+				break
+			}
+		}
+		c.send("hello")
+		resp, body := c.read("POST")
+		if resp.StatusCode != 200 || body != "got 5" {
+			t.Fatalf("%d %q", resp.StatusCode, body)
+		}
+	})
+}
