@@ -28,12 +28,12 @@ func (b *Bucket) Allow(p *Policy, now, n int64) Decision {
 	}
 	for {
 		tat := b.tat.Load()
-		next, ok, d := p.step(tat, now, n)
+		next, ok := p.advance(tat, now, n)
 		if !ok {
-			return p.settle(d)
+			return p.settle(p.describe(tat, now, n, false))
 		}
 		if next == tat || b.tat.CompareAndSwap(tat, next) {
-			return d
+			return p.describe(tat, now, n, true)
 		}
 	}
 }

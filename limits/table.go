@@ -18,7 +18,10 @@ var ErrKeyTooLong = errors.New("limits: rate-limit key too long")
 type TableConfig struct {
 	// Policies are the windows every key gets (1..MaxWindows, validated).
 	Policies []*Policy
-	// MaxKeys bounds the keys held across all shards.
+	// MaxKeys bounds the keys held across all shards; each shard holds
+	// MaxKeys/Shards, so with uneven hashing a table can turn keys away
+	// slightly before MaxKeys in total. Memory is allocated up front, about
+	// 135 bytes per key for keys up to 32 bytes (measured at 1M keys).
 	MaxKeys int
 	// Shards is a power of two, at most MaxKeys. Zero picks up to 64 shards
 	// with at least 64 keys each.
