@@ -58,9 +58,12 @@ func badTarget(line []byte) bool {
 		return true
 	}
 	m, t := string(parts[0]), parts[1]
-	for _, c := range t {
+	for i, c := range t {
 		if c <= ' ' || c >= 0x7f || c == '#' {
 			return true
+		}
+		if c == '%' && (i+2 >= len(t) || !isHex(t[i+1]) || !isHex(t[i+2])) {
+			return true // RFC 3986 2.1; net/http accepts some malformed escapes in queries
 		}
 	}
 	switch {
@@ -74,6 +77,10 @@ func badTarget(line []byte) bool {
 	// absolute-form: scheme "://" and an RFC 3986 host without userinfo are required, where
 	// net/http's url.ParseRequestURI takes any absolute URI.
 	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c|0x20 && c|0x20 <= 'f'
 }
 
 func head(in []byte) []byte {

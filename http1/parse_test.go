@@ -98,6 +98,11 @@ func TestRequestLine(t *testing.T) {
 		{"RejectsNULInTarget", "GET /a\x00b HTTP/1.1\r\n" + hostLine + "\r\n", ErrBadTarget, nil},
 		{"RejectsControlInTarget", "GET /a\x7fb HTTP/1.1\r\n" + hostLine + "\r\n", ErrBadTarget, nil},
 		{"RejectsNonASCIIInTarget", "GET /caf\xc3\xa9 HTTP/1.1\r\n" + hostLine + "\r\n", ErrBadTarget, nil},
+		{"AcceptsPercentEncoding", "GET /a%20b%2F?q=%e2%82%ac HTTP/1.1\r\n" + hostLine + "\r\n", nil, func(r *Request) bool {
+			return eq(r.Path(), "/a%20b%2F") // raw, not decoded
+		}},
+		{"RejectsTruncatedPercentEncoding", "GET /a%2 HTTP/1.1\r\n" + hostLine + "\r\n", ErrBadTarget, nil},
+		{"RejectsNonHexPercentEncoding", "GET /a?b=%zz HTTP/1.1\r\n" + hostLine + "\r\n", ErrBadTarget, nil},
 		{"RejectsFragmentInTarget", "GET /a#frag HTTP/1.1\r\n" + hostLine + "\r\n", ErrBadTarget, nil},
 		{"RejectsOriginFormForConnect", "CONNECT /a HTTP/1.1\r\n" + hostLine + "\r\n", ErrBadTarget, nil},
 		{"RejectsConnectWithoutPort", "CONNECT origin.test HTTP/1.1\r\n" + hostLine + "\r\n", ErrBadTarget, nil},

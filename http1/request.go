@@ -182,6 +182,9 @@ func (r *Request) parseRequestLine(buf []byte, lim *Limits) error {
 
 // classifyTarget sorts the request-target into its RFC 9112 3.2 form; off is its offset in buf.
 func (r *Request) classifyTarget(t []byte, off int) error {
+	if !validPercentEncoding(t) {
+		return ErrBadTarget
+	}
 	switch {
 	case t[0] == '/':
 		if r.method == MethodConnect {
@@ -383,3 +386,23 @@ func targetMask(x uint64) uint64 {
 // httpVersionPrefix is "HTTP/1." loaded little-endian, the 8th byte masked off.
 const httpVersionPrefix = uint64('H') | uint64('T')<<8 | uint64('T')<<16 | uint64('P')<<24 |
 	uint64('/')<<32 | uint64('1')<<40 | uint64('.')<<48
+
+// validPercentEncoding checks that every '%' starts a pct-encoded triplet (RFC 3986 2.1). A
+// malformed escape is decoded differently by different servers, so a router and the upstream
+// could disagree about the path.
+func validPercentEncoding(t []byte) bool {
+	for {
+		k := bytes.IndexByte(t, '%')
+		if k < 0 {
+			return true
+		}
+		if k+2 >= len(t) || !isHex(t[k+1]) || !isHex(t[k+2]) {
+			return false
+		}
+		t = t[k+3:]
+	}
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= lowerTable[c] && lowerTable[c] <= 'f'
+}
