@@ -77,3 +77,58 @@ func FuzzTableKeepsItsStructure(f *testing.F) {
 		checkShards(t, tb)
 	})
 }
+
+// FuzzMultiMatchesAllOrNothingModel checks MultiBucket against per-window
+// leaky buckets combined by the documented rule: charge every enforcing
+// window only if all enforcing windows conform, and a shadow window only if
+// every window conforms.
+func FuzzMultiMatchesAllOrNothingModel(f *testing.F) {
+	f.Add(uint8(3), uint8(10), uint8(5), uint8(2), []byte{0, 1, 0, 1, 0, 1, 50, 2, 0, 3})
+	f.Add(uint8(255), uint8(1), uint8(3), uint8(1), []byte{1, 1, 1, 1, 1, 1, 1, 1})
+	f.Fuzz(func(t *testing.T, shadowMask, r0, r1, r2 uint8, ops []byte) {
+		rates := []int64{int64(r0%50) + 1, int64(r1%50) + 1, int64(r2%50) + 1}
+		pers := []time.Duration{time.Second, time.Minute, time.Hour}
+		var ps []*Policy
+		for i, r := range rates {
+			p := MustPolicy("w"+string(rune('0'+i)), r, pers[i], r/2+1)
+			p.Shadow = shadowMask&(1<<i) != 0
+			ps = append(ps, p)
+		}
+		m := mustMulti(t, ps...)
+		var b MultiBucket
+		debt := make([]int64, len(ps))
+		now, last := t0, t0
+		for len(ops) >= 2 {
+			now += int64(ops[0]) * int64(10*time.Millisecond)
+			n := int64(ops[1] % 4)
+			ops = ops[2:]
+			enforcedOK, allOK := true, true
+			for i, p := range ps {
+				debt[i] = max(0, debt[i]-(now-last))
+				T, capacity := p.interval, p.capacity
+				ok := n <= p.burst && debt[i]+n*T <= capacity
+				allOK = allOK && ok
+				if !p.Shadow {
+					enforcedOK = enforcedOK && ok
+				}
+			}
+			last = now
+			d := b.Allow(m, now, n)
+			if d.Allowed != enforcedOK {
+				t.Fatalf("allowed=%v, model %v", d.Allowed, enforcedOK)
+			}
+			if enforcedOK && d.Shadowed == allOK {
+				t.Fatalf("shadowed=%v with all windows conforming=%v", d.Shadowed, allOK)
+			}
+			for i, p := range ps {
+				if enforcedOK && (!p.Shadow || allOK) {
+					debt[i] += n * p.interval
+				}
+				_, _, got := p.step(b.tat[i].Load(), now, 0)
+				if want := (p.capacity - debt[i]) / p.interval; got.Remaining != want {
+					t.Fatalf("window %d remaining %d, model %d", i, got.Remaining, want)
+				}
+			}
+		}
+	})
+}

@@ -289,3 +289,27 @@ func TestTableHotKeyUnderContentionAdmitsExactlyBurst(t *testing.T) {
 	}
 	checkShards(t, tb)
 }
+
+func TestTableShadowPolicyCountsWithoutRefusing(t *testing.T) {
+	enforce := MustPolicy("enforce", 100, time.Second, 100)
+	trial := MustPolicy("trial", 1, time.Second, 2)
+	trial.Shadow = true
+	tb := newTestTable(t, 16, 1, enforce, trial)
+	shadowed := 0
+	for i := 0; i < 10; i++ {
+		d := tb.Allow([]byte("k"), t0, 1)
+		if !d.Allowed || d.Policy != enforce {
+			t.Fatalf("request %d: %+v", i, d)
+		}
+		if d.Shadowed {
+			shadowed++
+		}
+	}
+	if shadowed != 8 || trial.Counts().ShadowRejected != 8 {
+		t.Fatalf("shadowed %d, counted %d; want 8", shadowed, trial.Counts().ShadowRejected)
+	}
+	if got := AppendHeadersMulti(nil, &tb.multi, tb.Allow([]byte("other"), t0, 1)); string(got) !=
+		"RateLimit-Policy: \"enforce\";q=100;w=1\r\nRateLimit: \"enforce\";r=99;t=1\r\n" {
+		t.Fatalf("headers %q", got)
+	}
+}
