@@ -27,5 +27,10 @@ func (l Limits) resolved() Limits {
 	if l.MaxHeaders <= 0 {
 		l.MaxHeaders = DefaultLimits.MaxHeaders
 	}
+	// Views are int32 offsets; no sane head comes near this.
+	l.MaxHeaderBytes = min(l.MaxHeaderBytes, maxLimit)
+	l.MaxRequestLine = min(l.MaxRequestLine, maxLimit)
 	return l
 }
+
+const maxLimit = 1 << 30
