@@ -404,5 +404,52 @@ func (t *Table) Contains(key []byte) bool {
 	return s.find(h, key) >= 0
 }
 
+// Forget removes key and its state (an operator unblocking a client, or a
+// consumer whose quota was reset). It reports whether the key was held.
+func (t *Table) Forget(key []byte) bool {
+	h := maphash.Bytes(t.seed, key)
+	s := t.shardOf(h)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.find(h, key)
+	if i < 0 {
+		return false
+	}
+	s.remove(i)
+	return true
+}
+
+// remove deletes entry i and keeps the entry array dense by moving the last
+// entry into its place; the removed key's buffer stays behind the slice's
+// length for the next insert to reuse.
+func (s *shard) remove(i int32) {
+	s.removeSlotOf(i)
+	s.unlink(i)
+	last := int32(len(s.entries) - 1)
+	if i != last {
+		moved := s.entries[last]
+		pos := moved.hash & s.mask
+		for s.slots[pos] != last+1 {
+			pos = (pos + 1) & s.mask
+		}
+		s.slots[pos] = i + 1
+		if moved.prev >= 0 {
+			s.entries[moved.prev].next = i
+		} else {
+			s.lists[moved.seg].head = i
+		}
+		if moved.next >= 0 {
+			s.entries[moved.next].prev = i
+		} else {
+			s.lists[moved.seg].tail = i
+		}
+		s.entries[i], s.entries[last] = moved, entry{key: s.entries[i].key[:0]}
+	}
+	s.entries = s.entries[:last]
+}
+
+// Multi returns the table's windows, for AppendHeadersMulti.
+func (t *Table) Multi() *Multi { return &t.multi }
+
 // Shards returns the number of shards.
 func (t *Table) Shards() int { return len(t.shards) }

@@ -313,3 +313,42 @@ func TestTableShadowPolicyCountsWithoutRefusing(t *testing.T) {
 		t.Fatalf("headers %q", got)
 	}
 }
+
+func TestTableForgetResetsAKeyAndKeepsStructure(t *testing.T) {
+	p := MustPolicy("ip", 1, time.Hour, 1)
+	tb := newTestTable(t, 32, 1, p)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := 0; i < 5000; i++ {
+		k := "k" + strconv.Itoa(rng.IntN(48))
+		if rng.IntN(3) == 0 {
+			before := tb.Contains([]byte(k))
+			if got := tb.Forget([]byte(k)); got != before {
+				t.Fatalf("Forget(%s) = %v, held before: %v", k, got, before)
+			}
+			if tb.Contains([]byte(k)) {
+				t.Fatalf("%s still held after Forget", k)
+			}
+		} else {
+			tb.Allow([]byte(k), t0, 0)
+			tb.Allow([]byte(k), t0, 0)
+		}
+		if i%500 == 0 {
+			checkShards(t, tb)
+		}
+	}
+	checkShards(t, tb)
+	tb.Allow([]byte("blocked"), t0, 1)
+	tb.Allow([]byte("blocked"), t0, 1)
+	if tb.Allow([]byte("blocked"), t0, 1).Allowed {
+		t.Fatal("bucket not exhausted")
+	}
+	if !tb.Forget([]byte("blocked")) {
+		t.Fatal("Forget of a held key reported false")
+	}
+	if !tb.Allow([]byte("blocked"), t0, 1).Allowed {
+		t.Fatal("forgotten key still limited")
+	}
+	if tb.Forget([]byte("never-seen")) {
+		t.Fatal("Forget of an unknown key reported true")
+	}
+}
