@@ -47,8 +47,10 @@ func (h *Headers) limitsNeedMore(buf []byte, lim *Limits, lineErr *Error) error 
 	return ErrNeedMore
 }
 
-// skipEmptyLines skips the CRLFs a recipient SHOULD ignore before a start line (RFC 9112 2.2),
-// which also absorbs the stray CRLF some clients send after a body.
+// skipEmptyLines skips the CRLFs a server SHOULD ignore before a request line (RFC 9112 2.2),
+// which also absorbs the stray CRLF some clients send after a body. Responses get the same
+// treatment (llhttp does too): a stray CRLF after a body cannot start a different message.
+// The skipped bytes count against MaxHeaderBytes.
 func skipEmptyLines(buf []byte, i int) (int, error) {
 	for i < len(buf) {
 		switch buf[i] {
