@@ -13,7 +13,9 @@
 // A Policy says how many units are allowed per period and how many may be
 // spent at once: &Policy{Name: "api", Rate: 100, Per: time.Second, Burst: 200}.
 // Burst 0 means Rate. Call Validate once, then share the policy read-only
-// (build a new one to change it). Shadow makes it observe only.
+// (build a new one to change it). Shadow makes it observe only. ParseRate
+// and ParsePolicy read the configuration notation "100/s", "1000/min",
+// "50000/day".
 //
 //   - Bucket: one key, one policy. Its whole state is one 64-bit word, the
 //     GCRA theoretical arrival time, updated by compare-and-swap: lock-free,

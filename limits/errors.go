@@ -1,6 +1,9 @@
 package limits
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Errors reported by this package. Decisions that carry an error are refusals:
 // the package fails closed.
@@ -24,6 +27,13 @@ var (
 	// ErrConcurrencyConfig wraps every reason a concurrency limiter rejects
 	// its configuration.
 	ErrConcurrencyConfig = errors.New("limits: invalid concurrency config")
+	// ErrRateSyntax wraps every reason ParseRate rejects its input; it is
+	// also an ErrPolicyInvalid.
+	ErrRateSyntax = fmt.Errorf("%w: rate syntax", ErrPolicyInvalid)
+	// ErrKeyTooLong is reported for a key longer than TableConfig.MaxKeyLen;
+	// the request is refused (fail closed) because the table could not bound
+	// the memory a longer key would pin.
+	ErrKeyTooLong = errors.New("limits: rate-limit key too long")
 	// ErrReleaseWithoutAcquire is returned by Concurrency.Release when nothing
 	// is in flight: a caller released twice.
 	ErrReleaseWithoutAcquire = errors.New("limits: release without acquire")

@@ -2,17 +2,11 @@ package limits
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"math/bits"
 	"sync"
 )
-
-// ErrKeyTooLong is reported for a key longer than TableConfig.MaxKeyLen; the
-// request is refused (fail closed) because the table could not bound the
-// memory a longer key would pin.
-var ErrKeyTooLong = errors.New("limits: rate-limit key too long")
 
 // TableConfig configures a Table.
 type TableConfig struct {
