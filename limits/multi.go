@@ -47,8 +47,10 @@ func (m *Multi) Policy(i int) *Policy {
 	return m.policies[i]
 }
 
-// verdict is what decide concluded, kept apart from the counters so that a
-// caller that retries (MultiBucket) counts each request once.
+// verdict is what decide concluded. It carries indices, not a Decision, and
+// touches no counters, so a caller that decides twice (MultiBucket's
+// optimistic read, then under its lock) pays for and counts only the final
+// one, in settle.
 type verdict struct {
 	changed  bool  // next differs from tats
 	refused  int8  // enforcing window that refused (counted as Rejected), or -1
@@ -98,6 +100,7 @@ func (m *Multi) decide(tats, next *[MaxWindows]int64, now, n int64) verdict {
 		}
 	}
 	if v.refused >= 0 {
+		*next = *tats
 		v.shadowed = 0
 		return v
 	}
