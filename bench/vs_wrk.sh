@@ -2,7 +2,9 @@
 # bench/vs_wrk.sh: `sluice bench` against wrk on the same target, same
 # connection count, same CPU, interleaved over rounds. Reports the max req/s
 # of each generator, their ratio (target: sluice >= 0.9x wrk) and the CPU time
-# each generator spent per request (user+sys from its rusage).
+# each generator spent per request: the growth of this shell's cutime+cstime
+# in /proc/$$/stat, which the kernel adds a child's utime+stime (all its
+# threads) to when the child is reaped.
 #
 #   bench/vs_wrk.sh [-c CONNS] [-d SECONDS] [-r ROUNDS] [-R] [URL]
 #
@@ -27,7 +29,7 @@ shift $((OPTIND - 1))
 [[ $conns =~ ^[0-9]+$ && $secs =~ ^[0-9]+$ && $rounds =~ ^[0-9]+$ ]] || { echo "vs_wrk: -c, -d and -r take integers" >&2; exit 2; }
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-for tool in wrk taskset jq go; do
+for tool in wrk taskset jq go bc curl; do
 	command -v "$tool" >/dev/null || { echo "vs_wrk: $tool not found (apt-get install wrk util-linux jq)" >&2; exit 1; }
 done
 ncpu=$(nproc)
@@ -66,26 +68,30 @@ if [[ -z $url ]]; then
 	done
 fi
 
-# cpu_of FILE: user+sys seconds written by /usr/bin/time -f '%U %S'.
-cpu_of() { awk 'NF==2 {print $1+$2}' "$1" | tail -1; }
+hz=$(getconf CLK_TCK)
+# child_ticks: cutime+cstime (fields 16, 17) of this shell; the command name
+# (field 2) may hold spaces, so cut the line after its ')'.
+child_ticks() { awk '{ sub(/^.*\) /, ""); print $14 + $15 }' "/proc/$$/stat"; }
 
 printf "target %s, %d connections, %ds per run, %d rounds, generators on CPU %d\n\n" "$url" "$conns" "$secs" "$rounds" "$gen_cpu"
 printf "| round | generator | req/s | requests | CPU s | CPU us/req |\n| --- | --- | --- | --- | --- | --- |\n"
 sum_w=0 sum_s=0 cpu_w=0 cpu_s=0
 for r in $(seq "$rounds"); do
 	# wrk: one thread, like the one CPU it is pinned to.
-	"${prio[@]}" taskset -c "$gen_cpu" /usr/bin/time -f '%U %S' -o "$tmp/wrk.time" \
-		wrk -t1 -c"$conns" -d"${secs}s" "$url" >"$tmp/wrk.out"
+	t0=$(child_ticks)
+	"${prio[@]}" taskset -c "$gen_cpu" wrk -t1 -c"$conns" -d"${secs}s" "$url" >"$tmp/wrk.out"
+	t1=$(child_ticks)
 	w_rps=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/wrk.out")
 	w_n=$(awk '/requests in/ {print $1}' "$tmp/wrk.out")
-	w_cpu=$(cpu_of "$tmp/wrk.time")
+	w_cpu=$(echo "($t1 - $t0) / $hz" | bc -l)
 	printf "| %d | wrk | %.0f | %d | %.2f | %.2f |\n" "$r" "$w_rps" "$w_n" "$w_cpu" "$(echo "$w_cpu * 1000000 / $w_n" | bc -l)"
 
-	"${prio[@]}" taskset -c "$gen_cpu" /usr/bin/time -f '%U %S' -o "$tmp/sluice.time" \
-		"$tmp/sluice" bench -q -c "$conns" --duration "${secs}s" --json "$url" >"$tmp/sluice.json"
+	t0=$(child_ticks)
+	"${prio[@]}" taskset -c "$gen_cpu" "$tmp/sluice" bench -q -c "$conns" --duration "${secs}s" --json "$url" >"$tmp/sluice.json"
+	t1=$(child_ticks)
 	s_rps=$(jq .rps "$tmp/sluice.json")
 	s_n=$(jq .requests "$tmp/sluice.json")
-	s_cpu=$(cpu_of "$tmp/sluice.time")
+	s_cpu=$(echo "($t1 - $t0) / $hz" | bc -l)
 	printf "| %d | sluice bench | %.0f | %d | %.2f | %.2f |\n" "$r" "$s_rps" "$s_n" "$s_cpu" "$(echo "$s_cpu * 1000000 / $s_n" | bc -l)"
 
 	sum_w=$(echo "$sum_w + $w_rps" | bc -l); sum_s=$(echo "$sum_s + $s_rps" | bc -l)
