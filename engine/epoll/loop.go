@@ -62,6 +62,7 @@ type loop struct {
 	running   []func() // the tasks being run, swapped with tasks
 	acceptOff bool     // listeners taken out of the epoll set after EMFILE
 	busy      bool     // the last wait returned events (for waitProbe only)
+	lastYield int64    // loop clock at the last yieldIfDue
 
 	now atomic.Int64 // cached clock, refreshed on every wake-up
 
@@ -180,6 +181,9 @@ func (l *loop) run() {
 	l.nextTick = nanotime() + tick
 	for !l.stopping.Load() {
 		timeout := l.timeout()
+		if waitMode != waitRuntime {
+			l.yieldIfDue()
+		}
 		if timeout != 0 {
 			l.sleeping.Store(true)
 			if l.ntasks.Load() != 0 {
@@ -236,6 +240,26 @@ func (l *loop) run() {
 		}
 	}
 	l.end()
+}
+
+// yieldEvery is how often a loop yields its P at a quiet point; below sysmon's 10ms
+// preemption threshold (forcePreemptNS) with room for sysmon's sampling.
+const yieldEvery = int64(5 * time.Millisecond)
+
+// yieldIfDue calls runtime.Gosched between batches at least every yieldEvery.
+//
+// To the scheduler a loop asleep in the raw wait is a goroutine that has been running since it
+// started, so every 10ms sysmon preempts it with a signal. When that signal lands while the
+// loop is working through a batch, the goroutine is descheduled mid-batch and may resume on
+// another thread, which the requests of that batch pay for. Yielding here, before fetching
+// the next batch, bumps the P's schedule tick so sysmon never has cause to send the signal.
+// Measured side by side against gnet at 2500 req/s (docs/ENGINE-EPOLL.md): p99 went from about
+// twice gnet's to gnet's, at one Gosched per 5ms.
+func (l *loop) yieldIfDue() {
+	if now := l.now.Load(); now-l.lastYield >= yieldEvery {
+		l.lastYield = now
+		runtime.Gosched()
+	}
 }
 
 // timeout is how long the next wait may block, in milliseconds (rounded up, so a timer is
