@@ -17,7 +17,9 @@
 // scheduler gets it back is the preemption signal (SIGURG), which interrupts epoll_wait with
 // EINTR. So Start makes sure the process has more Ps than loops (GOMAXPROCS >= loops+1), the
 // loop yields (runtime.Gosched) on EINTR so a pending preemption or stop-the-world completes,
-// and cross-goroutine wake-ups (Execute, Dial, Stop) go through an eventfd in the epoll set.
+// it also yields between batches every 5ms so that sysmon never needs that signal while a
+// batch is in progress, and cross-goroutine wake-ups (Execute, Dial, Stop) go through an
+// eventfd in the epoll set.
 //
 // # Concurrency contract
 //
