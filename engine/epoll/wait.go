@@ -18,7 +18,7 @@ const (
 	// sysmon hand the P away while the loop sleeps: what gnet and the standard library do.
 	waitRuntime
 	// waitProbe: after a wake-up that found events, one non-blocking wait first; block (raw)
-	// only when it finds nothing. This is gnet's extra poll after each batch.
+	// only when it finds nothing (the extra poll after each batch DESIGN.md describes for gnet).
 	waitProbe
 )
 
