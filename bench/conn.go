@@ -274,13 +274,24 @@ func (c *conn) classify(err error) ErrorKind {
 }
 
 func (c *conn) record(p *pending, sent, done int64, status int) {
-	if !p.measured || c.r.ctx.Err() != nil {
+	c.r.record(c.sh, p, sent, done, status)
+}
+
+// fail records batch[from:] as failed with kind and drops the connection.
+func (c *conn) fail(from int, kind ErrorKind) {
+	c.closeConn()
+	c.r.fail(c.sh, c.batch[from:], kind)
+}
+
+// record counts one response of request p, sent at sent and complete at
+// done (ns since base), into shard s.
+func (r *Run) record(s *shard, p *pending, sent, done int64, status int) {
+	if !p.measured || r.ctx.Err() != nil {
 		return
 	}
-	s := c.sh
 	s.mu.Lock()
 	recordUS(s.uncorrected, done-sent)
-	if c.r.open {
+	if r.open {
 		recordUS(s.corrected, done-p.intended)
 		if sent-p.intended > int64(lateAfter) {
 			s.late++
@@ -289,31 +300,29 @@ func (c *conn) record(p *pending, sent, done int64, status int) {
 	s.status[status]++
 	s.lastDone = max(s.lastDone, done)
 	s.mu.Unlock()
-	c.r.done.Add(1)
+	r.done.Add(1)
 }
 
-// fail records batch[from:] as failed with kind and drops the connection.
-func (c *conn) fail(from int, kind ErrorKind) {
-	c.closeConn()
-	if c.r.ctx.Err() != nil {
+// fail counts the measured requests of batch as failed with kind.
+func (r *Run) fail(s *shard, batch []pending, kind ErrorKind) {
+	if r.ctx.Err() != nil {
 		return // cancelled: the errors are ours, not the server's
 	}
 	n := int64(0)
-	for i := from; i < len(c.batch); i++ {
-		if c.batch[i].measured {
+	for i := range batch {
+		if batch[i].measured {
 			n++
 		}
 	}
 	if n == 0 {
 		return
 	}
-	done := c.r.now()
-	s := c.sh
+	done := r.now()
 	s.mu.Lock()
 	s.errors[kind] += n
 	s.lastDone = max(s.lastDone, done)
 	s.mu.Unlock()
-	c.r.failed.Add(n)
+	r.failed.Add(n)
 }
 
 // fill reads more bytes into rbuf, compacting first when the free tail is
