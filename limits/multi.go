@@ -178,20 +178,27 @@ func (b *MultiBucket) Allow(m *Multi, now, n int64) Decision {
 		return invalid(m.policies[0], ErrNegativeCount)
 	}
 	var tats, next [MaxWindows]int64
-	if s := b.seq.Load(); s&1 == 0 {
+	var v verdict
+	s := b.seq.Load()
+	optimistic := s&1 == 0
+	if optimistic {
 		for i := 0; i < m.n; i++ {
 			tats[i] = b.tat[i].Load()
 		}
-		v := m.decide(&tats, &next, now, n)
+		v = m.decide(&tats, &next, now, n)
 		if !v.changed && b.seq.Load() == s {
 			return m.settle(&v, &tats, now, n)
 		}
 	}
 	b.mu.Lock()
-	for i := 0; i < m.n; i++ {
-		tats[i] = b.tat[i].Load()
+	// Writers change seq, and only under the lock: if it still reads s, the
+	// TATs decided on above are current and the verdict stands.
+	if !optimistic || b.seq.Load() != s {
+		for i := 0; i < m.n; i++ {
+			tats[i] = b.tat[i].Load()
+		}
+		v = m.decide(&tats, &next, now, n)
 	}
-	v := m.decide(&tats, &next, now, n)
 	if v.changed {
 		b.seq.Add(1)
 		for i := 0; i < m.n; i++ {
