@@ -14,8 +14,10 @@ type TableConfig struct {
 	Policies []*Policy
 	// MaxKeys bounds the keys held across all shards; each shard holds
 	// MaxKeys/Shards, so with uneven hashing a table can turn keys away
-	// slightly before MaxKeys in total. Memory is allocated up front, about
-	// 135 bytes per key for keys up to 32 bytes (measured at 1M keys).
+	// slightly before MaxKeys in total. Entries, index and sketch are
+	// allocated up front; an entry's key buffer on its first use, then
+	// reused. About 135 bytes per key in all for keys up to 32 bytes
+	// (measured at 1M keys).
 	MaxKeys int
 	// Shards is a power of two, at most MaxKeys. Zero picks up to 64 shards
 	// with at least 64 keys each.
@@ -35,10 +37,11 @@ type TableConfig struct {
 // under the same lock, so a key's windows are charged all or nothing.
 //
 // Bounded memory: a shard allocates its entries, index and sketch up front
-// and never grows; the total is MaxKeys. When a new key arrives at a full
-// shard, the eviction candidate is the least recently used key of the
-// probation segment (keys not hit since they were stored), or of the
-// protected segment if probation is empty. TinyLFU decides: the new key
+// and never grows them; the total is MaxKeys keys of at most MaxKeyLen
+// bytes. When a new key arrives at a full shard, the eviction candidate is
+// the least recently used key of the probation segment (keys not hit since
+// they were stored, or demoted from protected), or of the protected segment
+// if probation is empty. TinyLFU decides: the new key
 // replaces the candidate only if the sketch estimates it was seen more
 // often. So a flood of one-off keys never displaces repeat visitors: one-offs
 // lose the frequency comparison, and the rare one admitted on a hash
