@@ -16,8 +16,8 @@ type Bucket struct {
 	tat atomic.Int64
 }
 
-// Allow asks for n units at time now (monotonic nanoseconds) under policy p,
-// which must have been validated. n == 0 reports the state without consuming.
+// Allow asks for n units at time now (monotonic nanoseconds, >= 0, below
+// 2^62; Now qualifies) under policy p, which must have been validated. n == 0 reports the state without consuming.
 // The bucket is tied to the policy's parameters: use one policy per bucket.
 func (b *Bucket) Allow(p *Policy, now, n int64) Decision {
 	if p.interval == 0 {
