@@ -111,7 +111,8 @@ type Server interface {
 	Wait() error
 }
 
-func (o Options) withDefaults() Options {
+// WithDefaults fills the zero fields of o with the documented defaults.
+func WithDefaults(o Options) Options {
 	if o.TickInterval <= 0 {
 		o.TickInterval = 100 * time.Millisecond
 	}
