@@ -66,11 +66,7 @@ func (c *conn) expire(since int64) {
 }
 
 func newConn(r *Run, id int, sh *shard) *conn {
-	c := &conn{r: r, id: id, sh: sh, batch: make([]pending, 0, r.cfg.Pipeline)}
-	if r.open {
-		c.pace = newPacer()
-	}
-	return c
+	return &conn{r: r, id: id, sh: sh, batch: make([]pending, 0, r.cfg.Pipeline)}
 }
 
 func (c *conn) dial() error {
@@ -106,10 +102,10 @@ func (c *conn) shutdown() {
 	if c.nc != nil {
 		c.nc.Close()
 	}
-	c.mu.Unlock()
 	if c.pace != nil {
 		c.pace.close()
 	}
+	c.mu.Unlock()
 }
 
 func (c *conn) loop() {
@@ -117,6 +113,13 @@ func (c *conn) loop() {
 	defer c.closeConn()
 	c.rbuf = make([]byte, readBufSize)
 	if c.r.open {
+		c.mu.Lock()
+		if c.stop {
+			c.mu.Unlock()
+			return
+		}
+		c.pace = newPacer()
+		c.mu.Unlock()
 		defer c.pace.close()
 		c.openLoop()
 	} else {

@@ -12,7 +12,7 @@ import (
 func TestProgressReportsIntervalRateAndLatency(t *testing.T) {
 	srv := newTestServer(t)
 	addr, reqs := mustRequests(t, srv.url("/ok"))
-	run, err := Start(context.Background(), Config{Addr: addr, Requests: reqs, Connections: 2, Rate: 1000, Duration: 600 * time.Millisecond, Pipeline: 1, Timeout: time.Second})
+	run, err := Start(context.Background(), withTestEngine(Config{Addr: addr, Requests: reqs, Connections: 2, Rate: 1000, Duration: 600 * time.Millisecond, Pipeline: 1, Timeout: time.Second}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestProgressReportsIntervalRateAndLatency(t *testing.T) {
 func TestLiveModelUpdatesQuitsAndStops(t *testing.T) {
 	srv := newTestServer(t)
 	addr, reqs := mustRequests(t, srv.url("/hang"))
-	run, err := Start(context.Background(), Config{Addr: addr, Requests: reqs, Connections: 1, Duration: time.Minute, Pipeline: 1, Timeout: time.Minute, Targets: []string{"http://x/"}})
+	run, err := Start(context.Background(), withTestEngine(Config{Addr: addr, Requests: reqs, Connections: 1, Duration: time.Minute, Pipeline: 1, Timeout: time.Minute, Targets: []string{"http://x/"}}))
 	if err != nil {
 		t.Fatal(err)
 	}

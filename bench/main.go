@@ -58,6 +58,7 @@ type options struct {
 	merge       bool
 	compare     bool
 	quiet       bool
+	engine      string
 }
 
 func parseArgs(args []string) (*options, *flag.FlagSet, []string, error) {
@@ -83,6 +84,7 @@ func parseArgs(args []string) (*options, *flag.FlagSet, []string, error) {
 	fs.BoolVar(&o.merge, "merge", false, "merge JSON reports given as arguments into one")
 	fs.BoolVar(&o.compare, "compare", false, "compare two JSON reports: B against A")
 	fs.BoolVar(&o.quiet, "q", false, "no live progress")
+	fs.StringVar(&o.engine, "engine", EngineGoroutines, "goroutines (one per connection) or loop (one epoll loop for all)")
 	// Flags may follow the URLs: parse, take the next positional, repeat.
 	var pos []string
 	for {
@@ -149,7 +151,7 @@ func mainIO(args []string, stdout, stderr io.Writer, tty bool) int {
 func (o *options) config(pos []string) (Config, error) {
 	cfg := Config{
 		Connections: o.conns, Rate: o.rate, Duration: o.duration, MaxRequests: o.requests,
-		Warmup: o.warmup, Pipeline: o.pipeline, Timeout: o.timeout,
+		Warmup: o.warmup, Pipeline: o.pipeline, Timeout: o.timeout, Engine: o.engine,
 	}
 	if cfg.Duration == 0 && cfg.MaxRequests == 0 {
 		cfg.Duration = 10 * time.Second

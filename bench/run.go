@@ -29,6 +29,10 @@ type Config struct {
 	Warmup      time.Duration // load applied but not recorded
 	Pipeline    int           // requests written together per connection (1 = no pipelining)
 	Timeout     time.Duration // connect and per-response timeout
+	// Engine selects how connections are driven: "goroutines" (the default,
+	// one goroutine per connection) or "loop" (one goroutine, its own epoll
+	// set; cheaper when the load leaves the process idle between requests).
+	Engine string
 	// Targets names the requests in reports (URLs or the request file).
 	Targets []string
 	// Dial replaces net.Dialer when set (tests use it to count connections).
@@ -56,9 +60,17 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("pipeline must be in 1..1024, got %d", c.Pipeline)
 	case c.Timeout <= 0:
 		return fmt.Errorf("timeout must be positive, got %v", c.Timeout)
+	case c.Engine != "" && c.Engine != EngineGoroutines && c.Engine != EngineLoop:
+		return fmt.Errorf("engine must be %q or %q, got %q", EngineGoroutines, EngineLoop, c.Engine)
 	}
 	return nil
 }
+
+// Load engines, see Config.Engine.
+const (
+	EngineGoroutines = "goroutines"
+	EngineLoop       = "loop"
+)
 
 // ErrorKind classifies a failed request.
 type ErrorKind int
@@ -140,6 +152,7 @@ type Run struct {
 	shards       []*shard
 	conns        []*conn
 	wg           sync.WaitGroup
+	loop         *loopEngine // set when Config.Engine is EngineLoop
 	finished     chan struct{} // closed when every connection loop returned
 
 	progMu   sync.Mutex
@@ -179,6 +192,18 @@ func Start(ctx context.Context, cfg Config) (*Run, error) {
 		r.closeAll()
 		return nil, err
 	}
+	if cfg.Engine == EngineLoop {
+		dialed := make([]net.Conn, len(r.conns))
+		for i, c := range r.conns {
+			dialed[i] = c.nc
+		}
+		e, err := newLoopEngine(r, dialed)
+		if err != nil {
+			r.cancel()
+			return nil, err
+		}
+		r.loop, r.conns = e, nil
+	}
 
 	r.base = time.Now()
 	r.started = r.base
@@ -191,11 +216,19 @@ func Start(ctx context.Context, cfg Config) (*Run, error) {
 	if cfg.Duration > 0 {
 		r.end = r.measureStart + int64(cfg.Duration)
 	}
-	for _, c := range r.conns {
+	if r.loop != nil {
 		r.wg.Add(1)
-		go c.loop()
+		go func() {
+			defer r.wg.Done()
+			r.loop.run()
+		}()
+	} else {
+		for _, c := range r.conns {
+			r.wg.Add(1)
+			go c.loop()
+		}
+		go r.watchdog()
 	}
-	go r.watchdog()
 	go func() {
 		r.wg.Wait()
 		close(r.finished)
@@ -230,6 +263,9 @@ func (r *Run) intended(k int64) int64 {
 func (r *Run) now() int64 { return int64(time.Since(r.base)) }
 
 func (r *Run) closeAll() {
+	if r.loop != nil {
+		r.loop.wake()
+	}
 	for _, c := range r.conns {
 		c.shutdown()
 	}

@@ -16,6 +16,7 @@ import (
 // not end within limit.
 func runFor(t *testing.T, cfg Config, limit time.Duration) *Result {
 	t.Helper()
+	cfg = withTestEngine(cfg)
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Second
 	}
@@ -33,6 +34,15 @@ func runFor(t *testing.T, cfg Config, limit time.Duration) *Result {
 		t.Fatalf("run did not finish within %v", limit)
 	}
 	return res
+}
+
+// withTestEngine sets the engine named by SLUICE_BENCH_ENGINE, which
+// TestLoopEngineSuite sets to run every load test again on the loop engine.
+func withTestEngine(cfg Config) Config {
+	if cfg.Engine == "" {
+		cfg.Engine = os.Getenv("SLUICE_BENCH_ENGINE")
+	}
+	return cfg
 }
 
 func mustRequests(t *testing.T, urls ...string) (string, []Request) {
@@ -101,12 +111,12 @@ func TestOpenLoopStallShowsInCorrectedLatencyOnly(t *testing.T) {
 		srv := newTestServer(t)
 		// The 500th request (about 1 s into a 500 req/s run) pauses the
 		// whole server for 1 s: every connection's answer waits.
-		srv.stall = func(seq int64) time.Duration {
+		srv.setStall(func(seq int64) time.Duration {
 			if seq == 500 {
 				return time.Second
 			}
 			return 0
-		}
+		})
 		addr, reqs := mustRequests(t, srv.url("/ok"))
 		res := runFor(t, Config{Addr: addr, Requests: reqs, Connections: 4, Rate: 500, Duration: 4 * time.Second}, 15*time.Second)
 		srv.close()
@@ -327,7 +337,7 @@ func TestStopAbandonsTheRunPromptly(t *testing.T) {
 			dials.Add(1)
 			return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
 		}}
-	run, err := Start(context.Background(), cfg)
+	run, err := Start(context.Background(), withTestEngine(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -186,10 +186,11 @@ func (s *testServer) serve(c net.Conn) {
 // pause applies the stall hook: it may open a pause window, and waits out
 // any window in force, so all connections stall together.
 func (s *testServer) pause(seq int64) {
+	s.pauseMu.Lock()
 	if s.stall == nil {
+		s.pauseMu.Unlock()
 		return
 	}
-	s.pauseMu.Lock()
 	if d := s.stall(seq); d > 0 {
 		s.pauseTo = time.Now().Add(d)
 	}
@@ -198,6 +199,13 @@ func (s *testServer) pause(seq int64) {
 	if d := time.Until(until); d > 0 {
 		time.Sleep(d)
 	}
+}
+
+// setStall installs the stall hook (see testServer) safely while serving.
+func (s *testServer) setStall(f func(seq int64) time.Duration) {
+	s.pauseMu.Lock()
+	s.stall = f
+	s.pauseMu.Unlock()
 }
 
 func contentLengthOf(head []byte) int {
