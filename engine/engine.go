@@ -30,7 +30,9 @@ type Handler interface {
 	// watermark after having been above the high one: the place to resume a paused stream.
 	OnWritable(c Conn)
 	// OnClose is called once when a connection is gone, whoever closed it. err is nil for a
-	// local Close and the cause otherwise (io.EOF for a clean remote close).
+	// local Close and the cause otherwise (io.EOF for a clean remote close). During the call
+	// Peek still returns the inbound bytes the handler had not consumed (a response that ends
+	// with the close must not lose its tail); writes fail.
 	OnClose(c Conn, err error)
 	// OnTick is called on every loop about every TickInterval with the loop's clock: the place
 	// to sweep deadlines.
@@ -53,16 +55,17 @@ type Conn interface {
 	// OutboundBuffered is the number of bytes queued and not yet sent.
 	OutboundBuffered() int
 	// PauseRead stops (true) or resumes (false) reading from the socket, so that TCP
-	// backpressure reaches the peer. Backends that cannot pause return ErrNotSupported; the
-	// gateway then detaches the connection.
+	// backpressure reaches the peer. On resume, bytes still buffered are offered again with
+	// OnData even if nothing new arrives. Backends that cannot pause return ErrNotSupported.
 	PauseRead(pause bool) error
 	// Close flushes nothing more and closes the socket; OnClose follows.
 	Close() error
 	// CloseWrite shuts down the sending half once queued bytes are sent (half-close).
 	CloseWrite() error
 	// Detach moves the socket off the loop: it returns a blocking net.Conn for the same socket
-	// and the inbound bytes already buffered, and forgets the connection without OnClose. Used
-	// for tunnels and for streams whose peer is slower than the loop may buffer.
+	// and the inbound bytes already buffered, and forgets the connection without OnClose. Bytes
+	// still queued for sending are written first by the returned conn; a backend that cannot
+	// hand them over returns ErrNotSupported and keeps the connection.
 	Detach() (net.Conn, []byte, error)
 	// Loop is the loop that owns the connection. Safe from any goroutine.
 	Loop() Loop

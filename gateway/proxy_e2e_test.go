@@ -535,3 +535,30 @@ func TestProxyExpectContinue(t *testing.T) {
 		}
 	})
 }
+
+// TestProxyCloseDelimitedResponseToSlowClientKeepsItsTail: the upstream sends a body framed by
+// its close faster than the client reads; the bytes still buffered when the upstream's FIN
+// arrives must reach the client.
+func TestProxyCloseDelimitedResponseToSlowClientKeepsItsTail(t *testing.T) {
+	eachBackend(t, func(t *testing.T, engine string) {
+		const size = 4 << 20
+		body := bytes.Repeat([]byte("0123456789abcdef"), size/16)
+		up := startRawUpstream(t, func(c net.Conn) {
+			bufio.NewReader(c).ReadString('\n')
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+			c.Write(body)
+		})
+		_, addr := startGateway(t, engine, oneUpstream("", up.Addr))
+		c := dial(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+		resp, err := http.ReadResponse(c.br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond) // let the upstream finish and close while we lag
+		got, err := io.ReadAll(resp.Body)
+		if err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("read %d of %d bytes (%v)", len(got), size, err)
+		}
+	})
+}

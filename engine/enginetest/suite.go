@@ -826,6 +826,9 @@ func testDetachKeepsQueuedOutbound(t *testing.T, start Starter) {
 		t.Fatal("the socket took 8 MiB at once; nothing was queued to test")
 	}
 	d := recv(t, out, "Detach")
+	if errors.Is(d.err, engine.ErrNotSupported) {
+		t.Skipf("backend cannot detach with queued outbound bytes: %v", d.err)
+	}
 	if d.err != nil {
 		t.Fatalf("Detach: %v", d.err)
 	}

@@ -45,6 +45,7 @@ func (c *conn) Detach() (net.Conn, []byte, error) {
 	l := c.loop
 	fd := c.fd
 	l.forget(c)
+	l.release(c)
 	unix.Close(fd)
 	if pending == nil && !shut {
 		return nc, inbound, nil

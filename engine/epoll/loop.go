@@ -419,10 +419,14 @@ func (l *loop) forget(c *conn) {
 	if c.dialing() {
 		l.removeDial(c)
 	}
+	c.fd = -1
+}
+
+// release returns a forgotten connection's buffers to the pool.
+func (l *loop) release(c *conn) {
 	l.bufs.put(c.in)
 	l.bufs.put(c.out)
 	c.in, c.rd, c.out = nil, nil, nil
-	c.fd = -1
 }
 
 // settle runs after every callback into the handler. It closes the connections whose write
@@ -462,10 +466,14 @@ func (l *loop) closeConn(c *conn, err error) {
 		// Still connecting: the dial fails, there is no connection to report.
 		cb := c.dialCb
 		c.dialCb = nil
+		l.release(c)
 		cb(nil, err)
 		return
 	}
+	// Peek still returns the unconsumed inbound bytes during OnClose (engine.Handler): a
+	// response that the peer ended with a close must not lose its tail.
 	l.h.OnClose(c, err)
+	l.release(c)
 }
 
 // end runs on the loop goroutine once it stops: tasks already queued run, later Execute calls

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,7 +63,82 @@ func Start(h engine.Handler, addrs []string, o engine.Options) (engine.Server, e
 			s.addrs = append(s.addrs, ta)
 		}
 	}
+	if loops <= 0 {
+		loops = runtime.NumCPU()
+	}
+	if err := s.discoverLoops(loops); err != nil {
+		_ = s.Stop()
+		return nil, err
+	}
 	return s, nil
+}
+
+// discoverLoops makes every loop known before Start returns. gnet offers no list of its loops,
+// so we connect to ourselves until every loop has accepted one, note the loop each lands on,
+// and close them; the handler never sees them.
+func (s *server) discoverLoops(n int) error {
+	if len(s.addrs) == 0 {
+		return errors.New("engine/gnet: no listener address to discover loops through")
+	}
+	target := *s.addrs[0].(*net.TCPAddr)
+	if target.IP == nil || target.IP.IsUnspecified() {
+		target.IP = net.IPv4(127, 0, 0, 1)
+	}
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	// With SO_REUSEPORT the kernel, not gnet, spreads connections over the loops' listeners by
+	// a hash of the addresses, so keep connecting from new ports until every loop was hit.
+	for i := 0; ; i++ {
+		s.mu.Lock()
+		found := len(s.loops)
+		s.mu.Unlock()
+		if found >= n {
+			break
+		}
+		if i >= 64*n {
+			return fmt.Errorf("engine/gnet: found %d of %d loops", found, n)
+		}
+		// The local address must be known before the connection can be accepted, so that
+		// OnOpen recognises it: reserve a port, then dial from it.
+		local, err := reservePort(target.IP)
+		if err != nil {
+			return fmt.Errorf("engine/gnet: discovering loops: %w", err)
+		}
+		s.mu.Lock()
+		if s.bootstrap == nil {
+			s.bootstrap = make(map[string]bool)
+		}
+		s.bootstrap[local.String()] = true
+		s.mu.Unlock()
+		d := net.Dialer{LocalAddr: local, Deadline: deadline}
+		c, err := d.Dial("tcp", target.String())
+		if err != nil {
+			return fmt.Errorf("engine/gnet: discovering loops: %w", err)
+		}
+		conns = append(conns, c)
+		// Wait for this one to be accepted so the balancer counts it before the next.
+		for {
+			s.mu.Lock()
+			seen := len(s.bootSeen)
+			s.mu.Unlock()
+			if seen > i {
+				break
+			}
+			if time.Now().After(deadline) {
+				return errors.New("engine/gnet: discovering loops: timed out")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bootstrap = nil
+	return nil
 }
 
 type server struct {
@@ -75,9 +151,35 @@ type server struct {
 	runErr error
 	addrs  []net.Addr
 
-	mu    sync.Mutex
-	loops []*loop // learnt as connections appear; gnet does not list its loops
-	byEL  map[gn.EventLoop]*loop
+	mu        sync.Mutex
+	loops     []*loop // learnt at start (discoverLoops); gnet does not list its loops
+	byEL      map[gn.EventLoop]*loop
+	bootstrap map[string]bool // local addresses of discovery connections
+	bootSeen  []string
+}
+
+// reservePort finds a free local port on ip for a discovery connection.
+func reservePort(ip net.IP) (*net.TCPAddr, error) {
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: ip})
+	if err != nil {
+		return nil, err
+	}
+	a := ln.Addr().(*net.TCPAddr)
+	return a, ln.Close()
+}
+
+// isBootstrap reports (and records) a discovery connection.
+func (s *server) isBootstrap(remote net.Addr) bool {
+	if remote == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.bootstrap[remote.String()] {
+		return false
+	}
+	s.bootSeen = append(s.bootSeen, remote.String())
+	return true
 }
 
 func (s *server) OnBoot(eng gn.Engine) gn.Action {
@@ -111,6 +213,10 @@ type dialRequest struct {
 }
 
 func (s *server) OnOpen(gc gn.Conn) ([]byte, gn.Action) {
+	if _, dialed := gc.Context().(*dialRequest); !dialed && s.isBootstrap(gc.RemoteAddr()) {
+		s.loopOf(gc.EventLoop())
+		return nil, gn.None // the dialing side closes it
+	}
 	l := s.loopOf(gc.EventLoop())
 	l.now.Store(time.Now().UnixNano())
 	c := &conn{gc: gc, l: l, remote: gc.RemoteAddr()}
@@ -193,11 +299,12 @@ func (s *server) Wait() error {
 }
 
 type loop struct {
-	s    *server
-	el   gn.EventLoop
-	idx  int
-	now  atomic.Int64
-	full []*conn // connections above the high watermark, polled on tick for OnWritable
+	s          *server
+	el         gn.EventLoop
+	idx        int
+	now        atomic.Int64
+	full       []*conn // connections above the high watermark, polled on tick for OnWritable
+	pendingFIN []*conn // half-closed connections whose queued bytes are still going out
 }
 
 func (l *loop) Index() int { return l.idx }
@@ -219,6 +326,18 @@ func (l *loop) tick() {
 	}
 	clear(l.full[len(kept):])
 	l.full = kept
+	waiting := l.pendingFIN[:0]
+	for _, c := range l.pendingFIN {
+		switch {
+		case c.closed:
+		case c.gc.OutboundBuffered() == 0:
+			_ = shutdownWrite(c.gc.Fd())
+		default:
+			waiting = append(waiting, c)
+		}
+	}
+	clear(l.pendingFIN[len(waiting):])
+	l.pendingFIN = waiting
 	l.s.h.OnTick(l, now)
 }
 
@@ -261,6 +380,7 @@ type conn struct {
 	remote   net.Addr
 	iov      [2][]byte
 	full     bool
+	wclosed  bool // CloseWrite was called
 	closed   bool
 	notified bool
 	detached bool
@@ -279,7 +399,7 @@ func (c *conn) Discard(n int) {
 }
 
 func (c *conn) Write(p []byte) error {
-	if c.closed {
+	if c.closed || c.wclosed {
 		return engine.ErrClosed
 	}
 	_, err := c.gc.Write(p)
@@ -287,7 +407,7 @@ func (c *conn) Write(p []byte) error {
 }
 
 func (c *conn) Write2(a, b []byte) error {
-	if c.closed {
+	if c.closed || c.wclosed {
 		return engine.ErrClosed
 	}
 	if len(b) == 0 {
@@ -307,8 +427,27 @@ func (c *conn) Context() any          { return c.ctx }
 func (c *conn) SetContext(v any)      { c.ctx = v }
 func (c *conn) RemoteAddr() net.Addr  { return c.remote }
 func (c *conn) Fd() int               { return c.gc.Fd() }
-func (c *conn) CloseWrite() error     { return errors.Join(c.gc.Flush(), shutdownWrite(c.gc.Fd())) }
-func (c *conn) String() string        { return fmt.Sprintf("gnet-conn(fd=%d)", c.gc.Fd()) }
+
+// CloseWrite sends FIN once every queued byte is out: at once when nothing is queued, else
+// from the loop's tick when gnet's outbound buffer has drained.
+func (c *conn) CloseWrite() error {
+	if c.closed {
+		return engine.ErrClosed
+	}
+	if c.wclosed {
+		return nil
+	}
+	c.wclosed = true
+	if err := c.gc.Flush(); err != nil {
+		return err
+	}
+	if c.gc.OutboundBuffered() == 0 {
+		return shutdownWrite(c.gc.Fd())
+	}
+	c.l.pendingFIN = append(c.l.pendingFIN, c)
+	return nil
+}
+func (c *conn) String() string { return fmt.Sprintf("gnet-conn(fd=%d)", c.gc.Fd()) }
 func (c *conn) Close() error {
 	if c.closed {
 		return nil
@@ -327,7 +466,7 @@ func (c *conn) Detach() (net.Conn, []byte, error) {
 	}
 	if c.gc.OutboundBuffered() > 0 {
 		// gnet would flush these after we leave; a blocking conn must own them instead.
-		return nil, nil, fmt.Errorf("engine/gnet: detach with %d bytes still queued", c.gc.OutboundBuffered())
+		return nil, nil, fmt.Errorf("%w: gnet cannot hand over %d queued outbound bytes", engine.ErrNotSupported, c.gc.OutboundBuffered())
 	}
 	fd, err := c.gc.Dup()
 	if err != nil {
