@@ -84,7 +84,7 @@ func parseArgs(args []string) (*options, *flag.FlagSet, []string, error) {
 	fs.BoolVar(&o.merge, "merge", false, "merge JSON reports given as arguments into one")
 	fs.BoolVar(&o.compare, "compare", false, "compare two JSON reports: B against A")
 	fs.BoolVar(&o.quiet, "q", false, "no live progress")
-	fs.StringVar(&o.engine, "engine", EngineGoroutines, "goroutines (one per connection) or loop (one epoll loop for all)")
+	fs.StringVar(&o.engine, "engine", EngineLoop, "loop (one epoll loop for all connections) or goroutines (one per connection)")
 	// Flags may follow the URLs: parse, take the next positional, repeat.
 	var pos []string
 	for {

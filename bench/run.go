@@ -29,9 +29,10 @@ type Config struct {
 	Warmup      time.Duration // load applied but not recorded
 	Pipeline    int           // requests written together per connection (1 = no pipelining)
 	Timeout     time.Duration // connect and per-response timeout
-	// Engine selects how connections are driven: "goroutines" (the default,
-	// one goroutine per connection) or "loop" (one goroutine, its own epoll
-	// set; cheaper when the load leaves the process idle between requests).
+	// Engine selects how connections are driven: "loop" (the default: one
+	// goroutine, its own epoll set; cheaper when the load leaves the process
+	// idle between requests) or "goroutines" (one goroutine per connection
+	// over net.Conn).
 	Engine string
 	// Targets names the requests in reports (URLs or the request file).
 	Targets []string
@@ -152,7 +153,7 @@ type Run struct {
 	shards       []*shard
 	conns        []*conn
 	wg           sync.WaitGroup
-	loop         *loopEngine // set when Config.Engine is EngineLoop
+	loop         *loopEngine   // set when Config.Engine is EngineLoop
 	finished     chan struct{} // closed when every connection loop returned
 
 	progMu   sync.Mutex
@@ -192,7 +193,7 @@ func Start(ctx context.Context, cfg Config) (*Run, error) {
 		r.closeAll()
 		return nil, err
 	}
-	if cfg.Engine == EngineLoop {
+	if cfg.Engine == EngineLoop || cfg.Engine == "" {
 		dialed := make([]net.Conn, len(r.conns))
 		for i, c := range r.conns {
 			dialed[i] = c.nc

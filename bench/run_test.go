@@ -37,7 +37,8 @@ func runFor(t *testing.T, cfg Config, limit time.Duration) *Result {
 }
 
 // withTestEngine sets the engine named by SLUICE_BENCH_ENGINE, which
-// TestLoopEngineSuite sets to run every load test again on the loop engine.
+// TestGoroutineEngineSuite sets to run every load test again on the
+// goroutine engine.
 func withTestEngine(cfg Config) Config {
 	if cfg.Engine == "" {
 		cfg.Engine = os.Getenv("SLUICE_BENCH_ENGINE")
