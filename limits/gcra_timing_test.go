@@ -41,6 +41,44 @@ func BenchmarkXTimeRateAllowHotKeyParallel(b *testing.B) {
 	})
 }
 
+// The same with a burst far above what a run can spend: every call is
+// admitted, so every call writes the shared word (CAS) or takes the shared
+// mutex. Each goroutine's clock advances 1ns per call; the huge burst also
+// absorbs the skew between goroutines' clocks (a caller whose now is behind
+// is judged at its own, earlier time, see Bucket.Allow).
+
+func BenchmarkBucketAllowHotKeyParallelAllAdmitted(b *testing.B) {
+	p := MustPolicy("hot", 1_000_000_000, time.Second, 1<<40)
+	var bk Bucket
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		now := t0
+		for pb.Next() {
+			now++
+			if !bk.Allow(p, now, 1).Allowed {
+				b.Error("refused")
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkXTimeRateAllowHotKeyParallelAllAdmitted(b *testing.B) {
+	lim := rate.NewLimiter(1_000_000_000, 1<<40)
+	start := time.Unix(1_000_000, 0)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		now := start
+		for pb.Next() {
+			now = now.Add(1)
+			if !lim.AllowN(now, 1) {
+				b.Error("refused")
+				return
+			}
+		}
+	})
+}
+
 func BenchmarkBucketAllowSerial(b *testing.B) {
 	p := MustPolicy("hot", 1_000_000, time.Second, 1000)
 	var bk Bucket
