@@ -352,3 +352,29 @@ func TestTableForgetResetsAKeyAndKeepsStructure(t *testing.T) {
 		t.Fatal("Forget of an unknown key reported true")
 	}
 }
+
+func TestTableRepeatOffenderIsTrackedWithinAFewRequests(t *testing.T) {
+	// A full table of regular clients, each seen three times. A new client
+	// hammering the API is judged as fresh only until its frequency beats
+	// the probation victim's; from then on its bucket limits it.
+	p := MustPolicy("ip", 1, time.Minute, 5)
+	tb := newTestTable(t, 1024, 0, p)
+	for r := 0; r < 3; r++ {
+		for i := 0; i < 1024; i++ {
+			tb.Allow([]byte("client-"+strconv.Itoa(i)), t0, 0)
+		}
+	}
+	admitted := 0
+	for i := 0; i < 100; i++ {
+		if tb.Allow([]byte("offender"), t0, 1).Allowed {
+			admitted++
+		}
+	}
+	t.Logf("offender admitted %d of 100 (burst 5)", admitted)
+	if admitted > 5+4 {
+		t.Fatalf("offender admitted %d times with burst 5; stats %+v", admitted, tb.Stats())
+	}
+	if !tb.Contains([]byte("offender")) {
+		t.Fatal("offender never tracked")
+	}
+}
