@@ -18,8 +18,8 @@ func assertNoAllocs(t *testing.T, name string, f func()) {
 }
 
 func TestHotPathsAllocateNothing(t *testing.T) {
-	p := MustPolicy("api", 1000, time.Second, 100)
-	daily := MustPolicy("daily", 1_000_000, 24*time.Hour, 0)
+	p := mustPolicy("api", 1000, time.Second, 100)
+	daily := mustPolicy("daily", 1_000_000, 24*time.Hour, 0)
 	m := mustMulti(t, p, daily)
 	now := t0
 	var b Bucket

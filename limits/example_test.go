@@ -31,8 +31,14 @@ func ExampleBucket() {
 }
 
 func ExampleTable() {
-	perSecond := limits.MustPolicy("per-second", 10, time.Second, 20)
-	perDay := limits.MustPolicy("per-day", 10000, 24*time.Hour, 0)
+	perSecond, err := limits.ParsePolicy("per-second", "10/s", 20)
+	if err != nil {
+		panic(err)
+	}
+	perDay, err := limits.ParsePolicy("per-day", "10000/day", 0)
+	if err != nil {
+		panic(err)
+	}
 	t, err := limits.NewTable(limits.TableConfig{Policies: []*limits.Policy{perSecond, perDay}, MaxKeys: 100000})
 	if err != nil {
 		panic(err)

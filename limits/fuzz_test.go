@@ -57,7 +57,7 @@ func FuzzTableKeepsItsStructure(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 0, 1, 1, 2, 2, 3, 3}, uint8(2))
 	f.Fuzz(func(t *testing.T, ops []byte, shardBits uint8) {
 		shards := 1 << (shardBits % 3)
-		tb, err := NewTable(TableConfig{Policies: []*Policy{MustPolicy("f", 10, time.Second, 3)}, MaxKeys: 8, Shards: shards, MaxKeyLen: 4})
+		tb, err := NewTable(TableConfig{Policies: []*Policy{mustPolicy("f", 10, time.Second, 3)}, MaxKeys: 8, Shards: shards, MaxKeyLen: 4})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,7 +94,7 @@ func FuzzMultiMatchesAllOrNothingModel(f *testing.F) {
 		pers := []time.Duration{time.Second, time.Minute, time.Hour}
 		var ps []*Policy
 		for i, r := range rates {
-			p := MustPolicy("w"+string(rune('0'+i)), r, pers[i], r/2+1)
+			p := mustPolicy("w"+string(rune('0'+i)), r, pers[i], r/2+1)
 			p.Shadow = shadowMask&(1<<i) != 0
 			ps = append(ps, p)
 		}

@@ -11,6 +11,15 @@ import (
 // t0 is an arbitrary non-zero start so tests do not depend on now == 0.
 const t0 = int64(1_000_000_000_000)
 
+// mustPolicy returns a validated policy for the constant values of a test.
+func mustPolicy(name string, rate int64, per time.Duration, burst int64) *Policy {
+	p := &Policy{Name: name, Rate: rate, Per: per, Burst: burst}
+	if err := p.Validate(); err != nil {
+		panic(err)
+	}
+	return p
+}
+
 type step struct {
 	at        time.Duration // offset from t0
 	n         int64
@@ -36,7 +45,7 @@ func runSteps(t *testing.T, p *Policy, steps []step) {
 }
 
 func TestGCRABurstThenOneUnitPerInterval(t *testing.T) {
-	p := MustPolicy("api", 100, time.Second, 200) // T = 10ms, capacity 2s
+	p := mustPolicy("api", 100, time.Second, 200) // T = 10ms, capacity 2s
 	ms := time.Millisecond
 	var steps []step
 	for i := int64(1); i <= 200; i++ {
@@ -58,7 +67,7 @@ func TestGCRABurstThenOneUnitPerInterval(t *testing.T) {
 }
 
 func TestGCRAPerMinuteDefaultsBurstToRate(t *testing.T) {
-	p := MustPolicy("perMin", 1000, time.Minute, 0) // T = 60ms, burst 1000
+	p := mustPolicy("perMin", 1000, time.Minute, 0) // T = 60ms, burst 1000
 	if p.EffectiveBurst() != 1000 || p.Interval() != 60*time.Millisecond {
 		t.Fatalf("burst %d interval %v", p.EffectiveBurst(), p.Interval())
 	}
@@ -85,7 +94,7 @@ func TestGCRAPerMinuteDefaultsBurstToRate(t *testing.T) {
 }
 
 func TestGCRAPerDayQuota(t *testing.T) {
-	p := MustPolicy("daily", 50000, 24*time.Hour, 0) // T = 1.728s
+	p := mustPolicy("daily", 50000, 24*time.Hour, 0) // T = 1.728s
 	var b Bucket
 	if d := b.Allow(p, t0, 50000); !d.Allowed || d.Remaining != 0 || d.Reset != 24*time.Hour {
 		t.Fatalf("whole quota at once: %+v", d)
@@ -100,7 +109,7 @@ func TestGCRAPerDayQuota(t *testing.T) {
 }
 
 func TestGCRARoundsIntervalUpSoRateIsNeverExceeded(t *testing.T) {
-	p := MustPolicy("third", 3, time.Second, 1)
+	p := mustPolicy("third", 3, time.Second, 1)
 	if p.Interval() != 333333334 {
 		t.Fatalf("interval %d", p.Interval())
 	}
@@ -119,9 +128,9 @@ func TestGCRARoundsIntervalUpSoRateIsNeverExceeded(t *testing.T) {
 
 func TestGCRARetryAfterIsExact(t *testing.T) {
 	for _, p := range []*Policy{
-		MustPolicy("a", 7, time.Second, 3),
-		MustPolicy("b", 1, time.Hour, 2),
-		MustPolicy("c", 1000, time.Millisecond, 50),
+		mustPolicy("a", 7, time.Second, 3),
+		mustPolicy("b", 1, time.Hour, 2),
+		mustPolicy("c", 1000, time.Millisecond, 50),
 	} {
 		var b Bucket
 		now := t0
@@ -147,7 +156,7 @@ func TestGCRARetryAfterIsExact(t *testing.T) {
 func TestGCRAStaleTimeNeverAdmitsMore(t *testing.T) {
 	// A caller whose now is behind another's (read before a slower CAS) must
 	// see a stricter, not a looser, bucket.
-	p := MustPolicy("s", 10, time.Second, 10)
+	p := mustPolicy("s", 10, time.Second, 10)
 	var b Bucket
 	b.Allow(p, t0+int64(time.Second), 10)
 	if d := b.Allow(p, t0, 1); d.Allowed {
@@ -156,7 +165,7 @@ func TestGCRAStaleTimeNeverAdmitsMore(t *testing.T) {
 }
 
 func TestGCRARejectsInvalidRequests(t *testing.T) {
-	p := MustPolicy("x", 10, time.Second, 5)
+	p := mustPolicy("x", 10, time.Second, 5)
 	var b Bucket
 	if d := b.Allow(p, t0, -1); d.Allowed || !errors.Is(d.Err, ErrNegativeCount) {
 		t.Fatalf("negative n: %+v", d)
@@ -190,7 +199,7 @@ func TestPolicyValidateRejectsBadValues(t *testing.T) {
 }
 
 func TestShadowPolicyAdmitsCountsAndMimicsEnforcement(t *testing.T) {
-	p := MustPolicy("shadow", 10, time.Second, 5)
+	p := mustPolicy("shadow", 10, time.Second, 5)
 	p.Shadow = true
 	var b Bucket
 	for i := 0; i < 5; i++ {
@@ -213,7 +222,7 @@ func TestShadowPolicyAdmitsCountsAndMimicsEnforcement(t *testing.T) {
 }
 
 func TestBucketUnderContentionAdmitsExactlyBurstAtOneInstant(t *testing.T) {
-	p := MustPolicy("hot", 1000, time.Second, 5000)
+	p := mustPolicy("hot", 1000, time.Second, 5000)
 	var b Bucket
 	var admitted atomic.Int64
 	var wg sync.WaitGroup
@@ -242,7 +251,7 @@ func TestBucketUnderContentionNeverExceedsElapsedAllowance(t *testing.T) {
 	// injected time; whatever now each caller read, total admissions are
 	// bounded by burst + elapsed/T, and with demand far above the rate they
 	// reach that bound within the last interval's slack.
-	p := MustPolicy("hot", 1000, time.Second, 100) // T = 1ms
+	p := mustPolicy("hot", 1000, time.Second, 100) // T = 1ms
 	var b Bucket
 	var clock atomic.Int64
 	clock.Store(t0)

@@ -14,7 +14,7 @@ import (
 // around a float token bucket) runs in the same conditions for comparison.
 
 func BenchmarkBucketAllowHotKeyParallel(b *testing.B) {
-	p := MustPolicy("hot", 1_000_000, time.Second, 1000)
+	p := mustPolicy("hot", 1_000_000, time.Second, 1000)
 	var bk Bucket
 	var base atomic.Int64
 	base.Store(t0)
@@ -48,7 +48,7 @@ func BenchmarkXTimeRateAllowHotKeyParallel(b *testing.B) {
 // is judged at its own, earlier time, see Bucket.Allow).
 
 func BenchmarkBucketAllowHotKeyParallelAllAdmitted(b *testing.B) {
-	p := MustPolicy("hot", 1_000_000_000, time.Second, 1<<40)
+	p := mustPolicy("hot", 1_000_000_000, time.Second, 1<<40)
 	var bk Bucket
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -80,7 +80,7 @@ func BenchmarkXTimeRateAllowHotKeyParallelAllAdmitted(b *testing.B) {
 }
 
 func BenchmarkBucketAllowSerial(b *testing.B) {
-	p := MustPolicy("hot", 1_000_000, time.Second, 1000)
+	p := mustPolicy("hot", 1_000_000, time.Second, 1000)
 	var bk Bucket
 	now := t0
 	b.ReportAllocs()
@@ -102,8 +102,8 @@ func BenchmarkXTimeRateAllowSerial(b *testing.B) {
 
 func BenchmarkMultiBucketAllowHotKeyParallel(b *testing.B) {
 	m := mustMulti(b,
-		MustPolicy("sec", 1_000_000, time.Second, 1000),
-		MustPolicy("day", 1<<40, 24*time.Hour, 1<<36))
+		mustPolicy("sec", 1_000_000, time.Second, 1000),
+		mustPolicy("day", 1<<40, 24*time.Hour, 1<<36))
 	var bk MultiBucket
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -128,7 +128,7 @@ func BenchmarkConcurrencyAcquireReleaseParallel(b *testing.B) {
 }
 
 func BenchmarkAppendHeaders(b *testing.B) {
-	p := MustPolicy("api", 100, time.Second, 200)
+	p := mustPolicy("api", 100, time.Second, 200)
 	var bk Bucket
 	d := bk.Allow(p, t0, 1)
 	buf := make([]byte, 0, 256)

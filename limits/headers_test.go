@@ -6,7 +6,7 @@ import (
 )
 
 func TestAppendHeadersForAdmittedRequest(t *testing.T) {
-	p := MustPolicy("api", 100, time.Second, 200)
+	p := mustPolicy("api", 100, time.Second, 200)
 	var b Bucket
 	for i := 0; i < 50; i++ {
 		b.Allow(p, t0, 1)
@@ -21,7 +21,7 @@ func TestAppendHeadersForAdmittedRequest(t *testing.T) {
 }
 
 func TestAppendHeadersForRefusalCarriesRetryAfterEqualToWindow(t *testing.T) {
-	p := MustPolicy("daily", 1000, 24*time.Hour, 0) // 86.4s per unit
+	p := mustPolicy("daily", 1000, 24*time.Hour, 0) // 86.4s per unit
 	var b Bucket
 	b.Allow(p, t0, 1000)
 	d := b.Allow(p, t0+int64(400*time.Millisecond), 1)
@@ -36,7 +36,7 @@ func TestAppendHeadersForRefusalCarriesRetryAfterEqualToWindow(t *testing.T) {
 }
 
 func TestAppendHeadersRoundsSecondsUp(t *testing.T) {
-	p := MustPolicy("fast", 10, 100*time.Millisecond, 1) // 10ms per unit
+	p := mustPolicy("fast", 10, 100*time.Millisecond, 1) // 10ms per unit
 	var b Bucket
 	b.Allow(p, t0, 1)
 	d := b.Allow(p, t0, 1)
@@ -50,19 +50,19 @@ func TestAppendHeadersRoundsSecondsUp(t *testing.T) {
 }
 
 func TestAppendHeadersEscapesPolicyNameAsSFString(t *testing.T) {
-	p := MustPolicy(`a"b\c`, 1, time.Second, 1)
+	p := mustPolicy(`a"b\c`, 1, time.Second, 1)
 	got := string(AppendPolicyValue(nil, p))
 	if want := `"a\"b\\c";q=1;w=1`; got != want {
 		t.Fatalf("got %q want %q", got, want)
 	}
-	p2 := MustPolicy("", 1, time.Second, 1)
+	p2 := mustPolicy("", 1, time.Second, 1)
 	if got := string(AppendPolicyValue(nil, p2)); got != `"default";q=1;w=1` {
 		t.Fatalf("empty name: %q", got)
 	}
 }
 
 func TestAppendHeadersOmitsShadowAndInvalidRetry(t *testing.T) {
-	s := MustPolicy("s", 1, time.Second, 1)
+	s := mustPolicy("s", 1, time.Second, 1)
 	s.Shadow = true
 	var b Bucket
 	b.Allow(s, t0, 1)
@@ -72,7 +72,7 @@ func TestAppendHeadersOmitsShadowAndInvalidRetry(t *testing.T) {
 	if got := AppendHeaders(nil, Decision{}); len(got) != 0 {
 		t.Fatalf("no policy: %q", got)
 	}
-	p := MustPolicy("p", 1, time.Second, 2)
+	p := mustPolicy("p", 1, time.Second, 2)
 	var c Bucket
 	d := c.Allow(p, t0, 3) // can never be admitted
 	got := string(AppendHeaders(nil, d))
@@ -83,9 +83,9 @@ func TestAppendHeadersOmitsShadowAndInvalidRetry(t *testing.T) {
 }
 
 func TestAppendHeadersMultiListsEnforcingWindows(t *testing.T) {
-	sec := MustPolicy("persec", 10, time.Second, 0)
-	day := MustPolicy("daily", 1000, 24*time.Hour, 0)
-	shadow := MustPolicy("trial", 5, time.Minute, 0)
+	sec := mustPolicy("persec", 10, time.Second, 0)
+	day := mustPolicy("daily", 1000, 24*time.Hour, 0)
+	shadow := mustPolicy("trial", 5, time.Minute, 0)
 	shadow.Shadow = true
 	m := mustMulti(t, sec, day, shadow)
 	var b MultiBucket

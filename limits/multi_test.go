@@ -24,8 +24,8 @@ func mustMulti(t testing.TB, ps ...*Policy) *Multi {
 }
 
 func TestMultiThrottleRefusalDoesNotSpendDailyQuota(t *testing.T) {
-	perSec := MustPolicy("persec", 2, time.Second, 2)
-	daily := MustPolicy("daily", 5, 24*time.Hour, 5)
+	perSec := mustPolicy("persec", 2, time.Second, 2)
+	daily := mustPolicy("daily", 5, 24*time.Hour, 5)
 	m := mustMulti(t, perSec, daily)
 	var b MultiBucket
 	admitted := 0
@@ -69,8 +69,8 @@ func TestMultiThrottleRefusalDoesNotSpendDailyQuota(t *testing.T) {
 }
 
 func TestMultiAdmittedDecisionReportsTightestWindow(t *testing.T) {
-	a := MustPolicy("a", 10, time.Second, 10)
-	q := MustPolicy("q", 100, time.Hour, 3)
+	a := mustPolicy("a", 10, time.Second, 10)
+	q := mustPolicy("q", 100, time.Hour, 3)
 	m := mustMulti(t, a, q)
 	var b MultiBucket
 	d := b.Allow(m, t0, 1)
@@ -91,8 +91,8 @@ func TestMultiUnderContentionChargesAllOrNothing(t *testing.T) {
 		{"quota binds", 1000, 50, 950, 0, 50, 500},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			pa := MustPolicy("a", tc.burstA, time.Second, tc.burstA)
-			pb := MustPolicy("b", tc.burstB, 24*time.Hour, tc.burstB)
+			pa := mustPolicy("a", tc.burstA, time.Second, tc.burstA)
+			pb := mustPolicy("b", tc.burstB, 24*time.Hour, tc.burstB)
 			m := mustMulti(t, pa, pb)
 			var b MultiBucket
 			var admitted atomic.Int64
@@ -122,8 +122,8 @@ func TestMultiUnderContentionChargesAllOrNothing(t *testing.T) {
 func TestMultiUnderContentionWithMovingTimeStaysConsistent(t *testing.T) {
 	// Both windows must have been charged for exactly the admitted units:
 	// with no refill in window b (per day) its debt equals admitted units.
-	pa := MustPolicy("a", 1000, time.Second, 20) // 1ms per unit
-	pb := MustPolicy("b", 1_000_000, 24*time.Hour, 1_000_000)
+	pa := mustPolicy("a", 1000, time.Second, 20) // 1ms per unit
+	pb := mustPolicy("b", 1_000_000, 24*time.Hour, 1_000_000)
 	m := mustMulti(t, pa, pb)
 	var b MultiBucket
 	var clock atomic.Int64
@@ -163,8 +163,8 @@ func TestMultiUnderContentionWithMovingTimeStaysConsistent(t *testing.T) {
 }
 
 func TestMultiShadowWindowIsChargedOnlyWhenEnforcementWouldAdmit(t *testing.T) {
-	throttle := MustPolicy("throttle", 10, time.Second, 10)
-	quota := MustPolicy("quota", 3, time.Hour, 3)
+	throttle := mustPolicy("throttle", 10, time.Second, 10)
+	quota := mustPolicy("quota", 3, time.Hour, 3)
 	quota.Shadow = true
 	m := mustMulti(t, throttle, quota)
 	var b MultiBucket
@@ -199,7 +199,7 @@ func TestMultiShadowWindowIsChargedOnlyWhenEnforcementWouldAdmit(t *testing.T) {
 }
 
 func TestNewMultiRejectsBadWindowSets(t *testing.T) {
-	p := MustPolicy("p", 1, time.Second, 1)
+	p := mustPolicy("p", 1, time.Second, 1)
 	if _, err := NewMulti(); !errors.Is(err, ErrNoWindows) {
 		t.Errorf("no windows: %v", err)
 	}

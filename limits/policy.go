@@ -84,16 +84,6 @@ func (p *Policy) Validate() error {
 	return nil
 }
 
-// MustPolicy returns a validated policy and panics on an invalid one. It is
-// for package-level policies and tests whose values are constants.
-func MustPolicy(name string, rate int64, per time.Duration, burst int64) *Policy {
-	p := &Policy{Name: name, Rate: rate, Per: per, Burst: burst}
-	if err := p.Validate(); err != nil {
-		panic(err)
-	}
-	return p
-}
-
 // Interval returns the emission interval (cost of one unit), zero before
 // Validate.
 func (p *Policy) Interval() time.Duration { return time.Duration(p.interval) }

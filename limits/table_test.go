@@ -77,7 +77,7 @@ func checkShards(t *testing.T, tb *Table) {
 }
 
 func TestTableKeysAreIndependent(t *testing.T) {
-	p := MustPolicy("ip", 1, time.Second, 2)
+	p := mustPolicy("ip", 1, time.Second, 2)
 	tb := newTestTable(t, 1000, 0, p)
 	for _, key := range []string{"10.0.0.1", "10.0.0.2", "10.0.0.1|/api"} {
 		for i := 0; i < 2; i++ {
@@ -96,8 +96,8 @@ func TestTableKeysAreIndependent(t *testing.T) {
 }
 
 func TestTableAppliesAllWindowsPerKey(t *testing.T) {
-	perSec := MustPolicy("s", 5, time.Second, 5)
-	daily := MustPolicy("d", 7, 24*time.Hour, 7)
+	perSec := mustPolicy("s", 5, time.Second, 5)
+	daily := mustPolicy("d", 7, 24*time.Hour, 7)
 	tb := newTestTable(t, 100, 0, perSec, daily)
 	key := []byte("consumer-42")
 	admitted := 0
@@ -114,7 +114,7 @@ func TestTableAppliesAllWindowsPerKey(t *testing.T) {
 }
 
 func TestTableNeverHoldsMoreThanMaxKeys(t *testing.T) {
-	p := MustPolicy("ip", 10, time.Second, 10)
+	p := mustPolicy("ip", 10, time.Second, 10)
 	for _, shards := range []int{1, 4, 0} {
 		tb := newTestTable(t, 256, shards, p)
 		for i := 0; i < 20000; i++ {
@@ -135,7 +135,7 @@ func TestTableNeverHoldsMoreThanMaxKeys(t *testing.T) {
 }
 
 func TestTableEvictsLeastRecentlyUsed(t *testing.T) {
-	p := MustPolicy("ip", 10, time.Second, 10)
+	p := mustPolicy("ip", 10, time.Second, 10)
 	tb := newTestTable(t, 3, 1, p)
 	for _, k := range []string{"a", "b", "c"} {
 		tb.Allow([]byte(k), t0, 1)
@@ -160,7 +160,7 @@ func TestTableEvictsLeastRecentlyUsed(t *testing.T) {
 }
 
 func TestTableRandomKeyFloodDoesNotEvictHeavyHitters(t *testing.T) {
-	p := MustPolicy("ip", 100, time.Second, 100)
+	p := mustPolicy("ip", 100, time.Second, 100)
 	tb := newTestTable(t, 512, 4, p)
 	heavy := make([][]byte, 64)
 	for i := range heavy {
@@ -211,7 +211,7 @@ func TestTableRandomKeyFloodDoesNotEvictHeavyHitters(t *testing.T) {
 }
 
 func TestTableChurnKeepsIndexConsistent(t *testing.T) {
-	p := MustPolicy("ip", 10, time.Second, 10)
+	p := mustPolicy("ip", 10, time.Second, 10)
 	tb := newTestTable(t, 64, 1, p)
 	rng := rand.New(rand.NewPCG(3, 4))
 	for i := 0; i < 50000; i++ {
@@ -229,7 +229,7 @@ func TestTableChurnKeepsIndexConsistent(t *testing.T) {
 }
 
 func TestTableRefusesOverlongKeysAndBadConfig(t *testing.T) {
-	p := MustPolicy("ip", 10, time.Second, 10)
+	p := mustPolicy("ip", 10, time.Second, 10)
 	tb, err := NewTable(TableConfig{Policies: []*Policy{p}, MaxKeys: 10, MaxKeyLen: 8})
 	if err != nil {
 		t.Fatal(err)
@@ -257,8 +257,8 @@ func TestTableRefusesOverlongKeysAndBadConfig(t *testing.T) {
 }
 
 func TestTableHotKeyUnderContentionAdmitsExactlyBurst(t *testing.T) {
-	p := MustPolicy("hot", 10, time.Second, 3000)
-	q := MustPolicy("day", 100000, 24*time.Hour, 100000)
+	p := mustPolicy("hot", 10, time.Second, 3000)
+	q := mustPolicy("day", 100000, 24*time.Hour, 100000)
 	tb := newTestTable(t, 4096, 0, p, q)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -291,8 +291,8 @@ func TestTableHotKeyUnderContentionAdmitsExactlyBurst(t *testing.T) {
 }
 
 func TestTableShadowPolicyCountsWithoutRefusing(t *testing.T) {
-	enforce := MustPolicy("enforce", 100, time.Second, 100)
-	trial := MustPolicy("trial", 1, time.Second, 2)
+	enforce := mustPolicy("enforce", 100, time.Second, 100)
+	trial := mustPolicy("trial", 1, time.Second, 2)
 	trial.Shadow = true
 	tb := newTestTable(t, 16, 1, enforce, trial)
 	shadowed := 0
@@ -315,7 +315,7 @@ func TestTableShadowPolicyCountsWithoutRefusing(t *testing.T) {
 }
 
 func TestTableForgetResetsAKeyAndKeepsStructure(t *testing.T) {
-	p := MustPolicy("ip", 1, time.Hour, 1)
+	p := mustPolicy("ip", 1, time.Hour, 1)
 	tb := newTestTable(t, 32, 1, p)
 	rng := rand.New(rand.NewPCG(5, 6))
 	for i := 0; i < 5000; i++ {
@@ -357,7 +357,7 @@ func TestTableRepeatOffenderIsTrackedWithinAFewRequests(t *testing.T) {
 	// A full table of regular clients, each seen three times. A new client
 	// hammering the API is judged as fresh only until its frequency beats
 	// the probation victim's; from then on its bucket limits it.
-	p := MustPolicy("ip", 1, time.Minute, 5)
+	p := mustPolicy("ip", 1, time.Minute, 5)
 	tb := newTestTable(t, 1024, 0, p)
 	for r := 0; r < 3; r++ {
 		for i := 0; i < 1024; i++ {

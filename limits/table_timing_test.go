@@ -40,7 +40,7 @@ func keySet() ([][]byte, []uint32) {
 
 func BenchmarkTableAllow1MKeys(b *testing.B) {
 	keys, order := keySet()
-	tb := newTestTable(b, benchKeys, 0, MustPolicy("ip", 100, time.Second, 200))
+	tb := newTestTable(b, benchKeys, 0, mustPolicy("ip", 100, time.Second, 200))
 	for _, k := range keys {
 		tb.Allow(k, t0, 1)
 	}
@@ -85,7 +85,7 @@ func BenchmarkXTimeRateMutexMap1MKeys(b *testing.B) {
 }
 
 func BenchmarkTableAllowHotKeyParallel(b *testing.B) {
-	tb := newTestTable(b, 1024, 0, MustPolicy("hot", 1_000_000, time.Second, 1000))
+	tb := newTestTable(b, 1024, 0, mustPolicy("hot", 1_000_000, time.Second, 1000))
 	key := []byte("10.0.0.1")
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -101,7 +101,7 @@ func BenchmarkTableAllowHotKeyParallel(b *testing.B) {
 // look up a missing key and replace a victim.
 func BenchmarkTableAllowChurn(b *testing.B) {
 	keys, order := keySet()
-	tb := newTestTable(b, benchKeys/4, 0, MustPolicy("ip", 100, time.Second, 200))
+	tb := newTestTable(b, benchKeys/4, 0, mustPolicy("ip", 100, time.Second, 200))
 	b.ReportAllocs()
 	b.ResetTimer()
 	now := t0
