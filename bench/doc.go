@@ -3,7 +3,8 @@
 // (--rate, latency corrected for coordinated omission as wrk2 does), with exact
 // HdrHistogram latencies, mergeable JSON reports and peer comparisons.
 //
-// The load path is one goroutine per connection over a blocking net.Conn with
-// large buffers; responses are framed with the project's http1 parser and their
-// bodies discarded without copying.
+// The default engine drives every connection from one goroutine over its own
+// epoll set (loop_linux.go); the alternative is a goroutine per connection
+// over net.Conn (conn.go). Responses are framed with the project's http1
+// parser and their bodies discarded without copying.
 package bench
