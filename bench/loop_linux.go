@@ -25,11 +25,10 @@ import (
 // between requests, and every idle-to-busy transition costs the runtime a
 // futex wake of sysmon, a nanosleep and a netpoll round (33 µs of CPU per
 // request at 5,000 req/s against 21 µs for this loop, on the project's VM).
-// The loop waits with a
-// raw epoll_pwait: its thread sleeps in the kernel keeping its P, so the
-// runtime never sees the process idle (docs: engine/epoll does the same for
-// the proxy). Other goroutines run when sysmon preempts the loop (every
-// 10 ms, EINTR on the wait), so GOMAXPROCS 1 works, slower to stop.
+// The loop waits with a raw epoll_pwait: its thread sleeps in the kernel
+// keeping its P, so the runtime never sees the process idle (engine/epoll
+// does the same for the proxy). Other goroutines run when sysmon preempts
+// the loop (every 10 ms, EINTR on the wait), so GOMAXPROCS 1 works.
 
 const (
 	tokenTimer = ^uint64(0)
