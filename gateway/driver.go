@@ -28,6 +28,7 @@ type loopState struct {
 	l        engine.Loop
 	sessions []*clientConn // for the deadline sweep; index kept in clientConn.slot
 	pools    []*targetPool // by proxy.Target.ID
+	xpool    proxy.ExchangePool
 }
 
 func (d *driver) loopState(l engine.Loop) *loopState {
@@ -72,7 +73,7 @@ func (d *driver) OnOpen(c engine.Conn) {
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		peer, _ = netip.AddrFromSlice(ta.IP)
 	}
-	cc.s = proxy.NewSession(cc, d.cfg, peer, d.proto)
+	cc.s = proxy.NewSession(cc, d.cfg, &ls.xpool, peer, d.proto)
 }
 
 func (d *driver) OnData(c engine.Conn) {
@@ -173,6 +174,7 @@ func (d *driver) forget(cc *clientConn) {
 	ls.sessions[last] = nil
 	ls.sessions = ls.sessions[:last]
 	d.conns.Add(-1)
+	cc.s.Release()
 	if cc.up != nil {
 		cc.up.owner = nil
 		cc.up.close()

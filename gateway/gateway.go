@@ -51,6 +51,7 @@ func Start(c *config.Config, o Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	g.prepare(snap)
 	g.snap.Store(snap)
 	g.d = &driver{cfg: &g.snap, proto: "http"}
 	start, ok := Starters[c.Engine]
@@ -112,6 +113,8 @@ func (g *Gateway) Reload(c *config.Config) error {
 	if err != nil {
 		return err
 	}
+	carryDrain(g.snap.Load(), snap)
+	g.prepare(snap)
 	g.version.Add(1)
 	g.snap.Store(snap)
 	g.conf = c

@@ -45,18 +45,32 @@ const (
 
 // Session is the proxy state of one downstream connection. It is reused for every request on
 // that connection and allocates nothing per request once its buffers have grown.
+//
+// The per-request state (parser views, codecs, head buffers: about 2 KiB once grown) lives in
+// an exchange borrowed from the loop's ExchangePool while a request is under way and returned
+// when the connection goes idle, so that an idle keep-alive connection costs only the few
+// fields below.
 type Session struct {
 	io       IO
 	cfg      *atomic.Pointer[Snapshot]
-	snap     *Snapshot
+	pool     *ExchangePool
 	peer     netip.Addr
 	clientIP []byte
 	proto    []byte
 
-	phase phase
-	timer timerKind
-	dl    int64 // deadline of timer, loop clock
+	phase        phase
+	timer        timerKind
+	dl           int64 // deadline of timer, loop clock
+	upHeld       bool
+	clientPaused bool
+	upPaused     bool
 
+	*exchange // nil while idle
+}
+
+// exchange is the state of the request in progress.
+type exchange struct {
+	snap      *Snapshot
 	req       http1.Request
 	resp      http1.Response
 	reqChunk  http1.ChunkedDecoder
@@ -64,7 +78,6 @@ type Session struct {
 	ropts     http1.RequestOptions
 	wopts     http1.ResponseOptions
 
-	// The current exchange.
 	route           *Route
 	target          *Target
 	method          http1.Method
@@ -81,12 +94,9 @@ type Session struct {
 	respDone        bool
 	dechunk         bool // chunked response to an HTTP/1.0 client: send the data, close-delimited
 	upKeepAlive     bool
-	upHeld          bool
 	reused          bool
 	retried         bool
 	sentAt          int64
-	clientPaused    bool
-	upPaused        bool
 
 	head    []byte // the upstream request head, kept until the response starts (retries)
 	out     []byte // response head or error answer under construction
@@ -98,10 +108,62 @@ type Session struct {
 	rec     Record
 }
 
+// ExchangePool recycles exchanges among the sessions of one loop. It is not safe for
+// concurrent use: each loop owns one.
+type ExchangePool struct {
+	free []*exchange
+	// Max bounds the exchanges kept for reuse (what a burst of concurrent requests leaves
+	// behind); 0 means 1024.
+	Max int
+}
+
+func (p *ExchangePool) get() *exchange {
+	if p != nil {
+		if n := len(p.free); n > 0 {
+			x := p.free[n-1]
+			p.free[n-1] = nil
+			p.free = p.free[:n-1]
+			return x
+		}
+	}
+	return &exchange{}
+}
+
+func (p *ExchangePool) put(x *exchange) {
+	if p == nil {
+		return
+	}
+	max := p.Max
+	if max == 0 {
+		max = 1024
+	}
+	if len(p.free) < max {
+		p.free = append(p.free, x)
+	}
+}
+
+// release returns the exchange to the pool: the connection is idle or gone.
+func (s *Session) release() {
+	if s.exchange == nil {
+		return
+	}
+	x := s.exchange
+	s.exchange = nil
+	x.req.Reset()
+	x.resp.Reset()
+	x.snap, x.route, x.target, x.pending = nil, nil, nil, nil
+	x.rec = Record{}
+	s.pool.put(x)
+}
+
+// Release gives the session's per-request state back to the loop's pool. The driver calls it
+// once the connection is gone.
+func (s *Session) Release() { s.release() }
+
 // NewSession starts the state of a new downstream connection from peer. proto is "http" or
-// "https" (X-Forwarded-Proto).
-func NewSession(io IO, cfg *atomic.Pointer[Snapshot], peer netip.Addr, proto string) *Session {
-	s := &Session{io: io, cfg: cfg, peer: peer.Unmap(), proto: []byte(proto)}
+// "https" (X-Forwarded-Proto). pool is the loop's (nil: no reuse).
+func NewSession(io IO, cfg *atomic.Pointer[Snapshot], pool *ExchangePool, peer netip.Addr, proto string) *Session {
+	s := &Session{io: io, cfg: cfg, pool: pool, peer: peer.Unmap(), proto: []byte(proto)}
 	s.clientIP = s.peer.AppendTo(nil)
 	s.armIdle()
 	return s
@@ -330,8 +392,12 @@ func (s *Session) OnTimer(now int64) {
 func (s *Session) readHead() {
 	buf := s.io.ClientPeek()
 	if len(buf) == 0 {
+		s.release()
 		s.armIdle()
 		return
+	}
+	if s.exchange == nil {
+		s.exchange = s.pool.get()
 	}
 	snap := s.cfg.Load()
 	s.req.Limits = snap.Limits

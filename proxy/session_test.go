@@ -75,7 +75,7 @@ func newTestSession(t *testing.T) (*Session, *fakeIO) {
 	var cfg atomic.Pointer[Snapshot]
 	cfg.Store(&Snapshot{Routes: table, HeaderReadTimeout: time.Second, IdleTimeout: 10 * time.Second, Via: []byte("sluice")})
 	f := &fakeIO{now: 1}
-	return NewSession(f, &cfg, netip.MustParseAddr("10.1.2.3"), "http"), f
+	return NewSession(f, &cfg, &ExchangePool{}, netip.MustParseAddr("10.1.2.3"), "http"), f
 }
 
 // exchange runs one simple GET through a ready upstream and returns what the client saw.
@@ -345,5 +345,29 @@ func TestSessionBackpressureStopsConsumingUpstream(t *testing.T) {
 	s.OnClientWritable()
 	if got := f.takeClientOut(); !strings.HasSuffix(got, "abcdef") || len(f.upIn) != 0 {
 		t.Fatalf("client got %q", got)
+	}
+}
+
+func TestSessionReturnsExchangeToPoolWhenIdle(t *testing.T) {
+	s, f := newTestSession(t)
+	pool := s.pool
+	f.feedClient(s, "GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n")
+	x := s.exchange
+	if x == nil || len(pool.free) != 0 {
+		t.Fatal("no exchange borrowed for a request")
+	}
+	s.OnUpstreamReady(false)
+	f.feedUp(s, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+	if s.exchange != x {
+		t.Fatal("a pipelined request must keep the exchange")
+	}
+	s.OnUpstreamReady(true)
+	f.feedUp(s, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+	if s.exchange != nil || len(pool.free) != 1 || pool.free[0] != x {
+		t.Fatalf("idle session kept its exchange (pool %d)", len(pool.free))
+	}
+	f.feedClient(s, "GET /c HTTP/1.1\r\nHost: a\r\n\r\n")
+	if s.exchange != x || len(pool.free) != 0 {
+		t.Fatal("the next request did not reuse the pooled exchange")
 	}
 }
