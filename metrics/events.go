@@ -11,6 +11,7 @@ const (
 	EventHealth = "health"
 	EventDrain  = "drain"
 	EventStart  = "start"
+	EventReset  = "reset"
 )
 
 // Event levels.

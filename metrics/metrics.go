@@ -300,8 +300,9 @@ func (m *Metrics) Reloaded(version uint64, err error) {
 	m.mu.Unlock()
 }
 
-// Run calls Tick once a second until ctx ends.
+// Run calls Tick at once and then once a second until ctx ends.
 func (m *Metrics) Run(ctx context.Context) {
+	m.Tick(time.Now())
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -354,4 +355,18 @@ func uitoa(v uint64) string {
 		}
 	}
 	return string(b[i:])
+}
+
+// ResetTarget clears a target's passive failure count, so it shows up again at the next Tick
+// unless it keeps failing. It reports false for a target the metrics never saw.
+func (m *Metrics) ResetTarget(upstream, addr string) bool {
+	m.mu.Lock()
+	ts := m.targets[upstream][addr]
+	m.mu.Unlock()
+	if ts == nil {
+		return false
+	}
+	ts.consecutive.Store(0)
+	m.Event(EventReset, upstream+"/"+addr, "failure count reset by an operator", LevelInfo)
+	return true
 }

@@ -1,0 +1,291 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMetricsCountKnownTraffic(t *testing.T) {
+	b := newBed(t, "")
+	b.get(t, "/api/ok", 20)
+	b.get(t, "/api/missing", 5)
+	b.get(t, "/api/broken", 3)
+	b.get(t, "/flaky/x", 2)   // connection refused: 502 made by the gateway
+	b.get(t, "/elsewhere", 4) // no route: 404
+	want := map[string]string{
+		`sluice_requests_total{route="api"}`:                                                    "28",
+		`sluice_responses_total{route="api",class="2xx"}`:                                       "20",
+		`sluice_responses_total{route="api",class="4xx"}`:                                       "5",
+		`sluice_responses_total{route="api",class="5xx"}`:                                       "3",
+		`sluice_requests_total{route="flaky"}`:                                                  "2",
+		`sluice_responses_total{route="flaky",class="5xx"}`:                                     "2",
+		`sluice_requests_total{route="(none)"}`:                                                 "4",
+		`sluice_responses_total{route="(none)",class="4xx"}`:                                    "4",
+		fmt.Sprintf(`sluice_upstream_requests_total{upstream="api",target=%q}`, b.good):         "28",
+		fmt.Sprintf(`sluice_upstream_errors_total{upstream="api",target=%q}`, b.good):           "0",
+		fmt.Sprintf(`sluice_upstream_errors_total{upstream="flaky",target=%q}`, b.dead):         "2",
+		fmt.Sprintf(`sluice_upstream_duration_seconds_count{upstream="api",target=%q}`, b.good): "28",
+		fmt.Sprintf(`sluice_upstream_pool_idle{upstream="api",target=%q}`, b.good):              "1",
+		`sluice_request_duration_seconds_count{route="api"}`:                                    "28",
+		`sluice_config_version`:                                                                 "1",
+	}
+	eventually(t, "metrics after known traffic", func() (bool, string) {
+		code, body := b.call(t, "GET", "/metrics", "")
+		if code != 200 {
+			return false, fmt.Sprint("status ", code)
+		}
+		for k, v := range want {
+			if got, ok := seriesValue(body, k); !ok || got != v {
+				return false, fmt.Sprintf("%s = %q (present %v), want %s", k, got, ok, v)
+			}
+		}
+		return true, ""
+	})
+}
+
+func TestTokenIsRequiredWhenSet(t *testing.T) {
+	b := newBed(t, "s3cret")
+	for _, p := range []string{"/metrics", "/api/v1/stats", "/api/v1/upstreams"} {
+		if code, _ := b.call(t, "GET", p, ""); code != http.StatusUnauthorized {
+			t.Errorf("%s without a token: %d", p, code)
+		}
+		if code, _ := b.call(t, "GET", p, "wrong"); code != http.StatusUnauthorized {
+			t.Errorf("%s with a wrong token: %d", p, code)
+		}
+		if code, _ := b.call(t, "GET", p, "s3cret"); code != http.StatusOK {
+			t.Errorf("%s with the token: %d", p, code)
+		}
+	}
+	code, _ := b.call(t, "POST", fmt.Sprintf("/api/v1/upstreams/api/targets/%s/drain", b.good), "")
+	if code != http.StatusUnauthorized || b.g.Upstreams()[0].Targets[0].Draining.Load() {
+		t.Fatal("drain without a token went through")
+	}
+}
+
+func TestNonLoopbackAddressNeedsAToken(t *testing.T) {
+	b := newBed(t, "")
+	_, err := Listen(Options{Address: "0.0.0.0:0", Gateway: b.g, Metrics: b.m})
+	if !errors.Is(err, ErrNeedToken) {
+		t.Fatalf("err = %v", err)
+	}
+	s, err := Listen(Options{Address: "0.0.0.0:0", Token: "t", Gateway: b.g, Metrics: b.m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := Listen(Options{Address: "127.0.0.1:0"}); !errors.Is(err, ErrOptions) {
+		t.Fatalf("missing gateway: %v", err)
+	}
+}
+
+func TestDrainAndUndrainChangeTheTarget(t *testing.T) {
+	b := newBed(t, "")
+	target := b.g.Upstreams()[0].Targets[0]
+	code, body := b.call(t, "POST", fmt.Sprintf("/api/v1/upstreams/api/targets/%s/drain", b.good), "")
+	if code != 200 || !target.Draining.Load() {
+		t.Fatalf("drain: %d %s draining=%v", code, body, target.Draining.Load())
+	}
+	var ar ActionResult
+	if err := json.Unmarshal([]byte(body), &ar); err != nil || !ar.OK || !ar.Changed || ar.State != StateDraining {
+		t.Fatalf("%s %v", body, err)
+	}
+	// A drained target gets no new requests: the only target of "api" is gone, so 503.
+	resp, err := http.Get("http://" + b.proxy + "/api/ok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 {
+		t.Fatalf("request to a drained upstream: %d", resp.StatusCode)
+	}
+	if code, body := b.call(t, "POST", fmt.Sprintf("/api/v1/upstreams/api/targets/%s/drain", b.good), ""); code != 200 || strings.Contains(body, `"changed": true`) {
+		t.Fatalf("second drain: %d %s", code, body)
+	}
+	if code, _ := b.call(t, "POST", fmt.Sprintf("/api/v1/upstreams/api/targets/%s/undrain", b.good), ""); code != 200 || target.Draining.Load() {
+		t.Fatal("undrain did not clear Draining")
+	}
+	if code, _ := b.call(t, "POST", "/api/v1/upstreams/api/targets/127.0.0.1:1/drain", ""); code != 404 {
+		t.Fatalf("unknown target: %d", code)
+	}
+	if code, _ := b.call(t, "POST", fmt.Sprintf("/api/v1/upstreams/api/targets/%s/explode", b.good), ""); code != 404 {
+		t.Fatalf("unknown action: %d", code)
+	}
+	if code, _ := b.call(t, "GET", fmt.Sprintf("/api/v1/upstreams/api/targets/%s/drain", b.good), ""); code != http.StatusMethodNotAllowed {
+		t.Fatalf("GET of an action: %d", code)
+	}
+	ev := b.m.Events(0, 0)
+	if len(ev) != 2 || ev[0].Detail != "drained by an operator" || ev[1].Detail != "undrained by an operator" {
+		t.Fatalf("events %+v", ev)
+	}
+}
+
+func TestDrainSurvivesReload(t *testing.T) {
+	b := newBed(t, "")
+	if _, err := b.g.SetDraining("api", b.good, true); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := b.call(t, "POST", "/api/v1/reload", ""); code != 200 {
+		t.Fatalf("reload: %d %s", code, body)
+	}
+	if !b.g.Upstreams()[0].Targets[0].Draining.Load() {
+		t.Fatal("the reload undrained the target")
+	}
+}
+
+func TestReloadAppliesAGoodFileAndRefusesABadOne(t *testing.T) {
+	b := newBed(t, "")
+	code, body := b.call(t, "POST", "/api/v1/reload", "")
+	var ar ActionResult
+	if err := json.Unmarshal([]byte(body), &ar); err != nil || code != 200 || !ar.OK || ar.Version != 2 {
+		t.Fatalf("good reload: %d %s", code, body)
+	}
+	if err := os.WriteFile(b.file, []byte("listen: [\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, body = b.call(t, "POST", "/api/v1/reload", "")
+	ar = ActionResult{}
+	if err := json.Unmarshal([]byte(body), &ar); err != nil || code != http.StatusUnprocessableEntity || ar.OK || ar.Error == "" || ar.Version != 2 {
+		t.Fatalf("bad reload: %d %s", code, body)
+	}
+	if b.g.Version() != 2 {
+		t.Fatalf("version %d after a refused reload", b.g.Version())
+	}
+	_, m := b.call(t, "GET", "/metrics", "")
+	if v, _ := seriesValue(m, `sluice_reloads_total{result="ok"}`); v != "1" {
+		t.Fatalf("ok reloads %q", v)
+	}
+	if v, _ := seriesValue(m, `sluice_reloads_total{result="error"}`); v != "1" {
+		t.Fatalf("refused reloads %q", v)
+	}
+	var ev []Event
+	_, body = b.call(t, "GET", "/api/v1/events/recent", "")
+	if err := json.Unmarshal([]byte(body), &ev); err != nil || len(ev) != 2 || ev[0].Kind != "reload" || ev[1].Level != "error" {
+		t.Fatalf("events %s", body)
+	}
+	b.m.Tick(time.Now())
+	st, err := NewClient(b.admin, "").Stats(context.Background())
+	if err != nil || st.LastReload == nil || st.LastReload.OK || st.ConfigVersion != 2 {
+		t.Fatalf("stats %+v %v", st.LastReload, err)
+	}
+}
+
+func TestStatsDescribeRoutesAndUpstreams(t *testing.T) {
+	b := newBed(t, "")
+	b.get(t, "/api/ok", 10)
+	b.get(t, "/flaky/", 3)
+	eventually(t, "counted", func() (bool, string) {
+		_, body := b.call(t, "GET", "/metrics", "")
+		v, _ := seriesValue(body, `sluice_requests_total{route="flaky"}`)
+		return v == "3", body
+	})
+	b.m.Tick(time.Now())
+	c := NewClient(b.srv.Addr().String(), "")
+	st, err := c.Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Instance != "test" || st.ConfigVersion != 1 || st.Requests != 13 || len(st.Routes) != 2 || len(st.Upstreams) != 2 {
+		t.Fatalf("%+v", st)
+	}
+	if r := st.Routes[0]; r.Name != "api" || r.Match != "/api/" || r.Upstream != "api" || r.Requests != 10 || r.RPS <= 0 {
+		t.Fatalf("route %+v", r)
+	}
+	flaky := st.Upstreams[1].Targets[0]
+	if st.Upstreams[1].Name != "flaky" || flaky.Addr != b.dead || flaky.State != StateFailing || flaky.Errors != 3 {
+		t.Fatalf("flaky target %+v", flaky)
+	}
+	api := st.Upstreams[0].Targets[0]
+	if api.State != StateUp || api.EWMAMs <= 0 || api.PoolIdle != 1 || api.Weight != 1 {
+		t.Fatalf("api target %+v", api)
+	}
+	ups, err := c.Upstreams(context.Background())
+	if err != nil || len(ups) != 2 {
+		t.Fatalf("%v %v", ups, err)
+	}
+	if _, err := c.TargetAction(context.Background(), "flaky", b.dead, "reset"); err != nil {
+		t.Fatal(err)
+	}
+	b.m.Tick(time.Now())
+	st, _ = c.Stats(context.Background())
+	if st.Upstreams[1].Targets[0].State != StateUp {
+		t.Fatalf("reset did not clear the failing state: %+v", st.Upstreams[1].Targets[0])
+	}
+	_, body := b.call(t, "GET", "/api/v1/limits", "")
+	var lim Limits
+	if err := json.Unmarshal([]byte(body), &lim); err != nil || len(lim.Routes) != 2 {
+		t.Fatalf("limits %s", body)
+	}
+}
+
+func TestStreamCarriesAggregatesTailAndEvents(t *testing.T) {
+	b := newBed(t, "")
+	b.run(t)
+	c := NewClient(b.admin, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	frames := make(chan Frame, 64)
+	done := make(chan error, 1)
+	go func() { done <- c.Stream(ctx, 5*time.Second, func(f Frame) { frames <- f }) }()
+	stop := time.Now().Add(2500 * time.Millisecond)
+	for time.Now().Before(stop) {
+		b.get(t, "/api/ok", 20)
+		b.get(t, "/flaky/", 1)
+	}
+	var sawRPS, sawTail, sawErrTail, sawEvent bool
+	for !(sawRPS && sawTail && sawErrTail && sawEvent) {
+		select {
+		case f := <-frames:
+			sawRPS = sawRPS || f.Stats.RPS > 0 && f.Stats.ErrorRate > 0
+			for _, e := range f.Tail {
+				sawTail = sawTail || e.Path == "/api/ok" && e.Status == 200 && e.Target == b.good
+				sawErrTail = sawErrTail || e.Status == 502 && e.Error != ""
+			}
+			for _, e := range f.Events {
+				sawEvent = sawEvent || e.Kind == "health" && strings.Contains(e.Subject, b.dead)
+			}
+		case err := <-done:
+			t.Fatalf("stream ended: %v", err)
+		case <-ctx.Done():
+			t.Fatalf("rps %v tail %v errors %v event %v", sawRPS, sawTail, sawErrTail, sawEvent)
+		}
+	}
+	cancel()
+	<-done
+}
+
+func TestStreamEndsWhenTheServerCloses(t *testing.T) {
+	b := newBed(t, "")
+	b.run(t)
+	c := NewClient(b.admin, "")
+	got := make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Stream(context.Background(), 5*time.Second, func(Frame) {
+			select {
+			case got <- struct{}{}:
+			default:
+			}
+		})
+	}()
+	select {
+	case <-got:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no first frame")
+	}
+	b.srv.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("nil error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("stream did not end")
+	}
+}

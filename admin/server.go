@@ -1,0 +1,337 @@
+package admin
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	vm "github.com/VictoriaMetrics/metrics"
+
+	"github.com/sluice-gw/sluice/gateway"
+	"github.com/sluice-gw/sluice/metrics"
+	"github.com/sluice-gw/sluice/proxy"
+)
+
+// Options configure the admin server.
+type Options struct {
+	// Address is host:port. A non-loopback address needs a Token.
+	Address string
+	// Token, when set, is required on every request as "Authorization: Bearer TOKEN".
+	Token string
+	// Gateway and Metrics are what the API shows; both are required.
+	Gateway *gateway.Gateway
+	Metrics *metrics.Metrics
+	// Reload re-reads the configuration the gateway was started with and applies it; it
+	// returns the version in force afterwards. nil disables POST /api/v1/reload.
+	Reload func() (uint64, error)
+	// Instance names this gateway in the header (default: host name and admin address).
+	Instance string
+	// FrameTail bounds the sampled requests per stream frame (default 100).
+	FrameTail int
+}
+
+// Errors of Listen.
+var (
+	ErrNeedToken = errors.New("admin: a non-loopback address needs admin.token")
+	ErrOptions   = errors.New("admin: Gateway and Metrics are required")
+)
+
+// Server is a running admin API.
+type Server struct {
+	o   Options
+	ln  net.Listener
+	srv *http.Server
+	ctx context.Context // ends at Close: the streams stop
+	end context.CancelFunc
+}
+
+// Listen binds the admin address and serves it in a goroutine.
+func Listen(o Options) (*Server, error) {
+	if o.Gateway == nil || o.Metrics == nil {
+		return nil, ErrOptions
+	}
+	host, _, err := net.SplitHostPort(o.Address)
+	if err != nil {
+		return nil, fmt.Errorf("admin: address %q: %w", o.Address, err)
+	}
+	if o.Token == "" && !isLoopback(host) {
+		return nil, fmt.Errorf("%w (%s)", ErrNeedToken, o.Address)
+	}
+	ln, err := net.Listen("tcp", o.Address)
+	if err != nil {
+		return nil, fmt.Errorf("admin: %w", err)
+	}
+	if o.Instance == "" {
+		h, _ := os.Hostname()
+		o.Instance = h + " " + ln.Addr().String()
+	}
+	if o.FrameTail <= 0 {
+		o.FrameTail = 100
+	}
+	s := &Server{o: o, ln: ln}
+	s.ctx, s.end = context.WithCancel(context.Background())
+	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Addr is the bound address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Close ends the streams and stops the server.
+func (s *Server) Close() error {
+	s.end()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return s.srv.Shutdown(ctx)
+}
+
+// Handler is the API's routes behind the token check.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", s.handleMetrics)
+	mux.HandleFunc("GET /api/v1/stats", s.handleStats)
+	mux.HandleFunc("GET /api/v1/routes", s.handleRoutes)
+	mux.HandleFunc("GET /api/v1/upstreams", s.handleUpstreams)
+	mux.HandleFunc("GET /api/v1/limits", s.handleLimits)
+	mux.HandleFunc("GET /api/v1/events", s.handleStream)
+	mux.HandleFunc("GET /api/v1/events/recent", s.handleRecentEvents)
+	mux.HandleFunc("POST /api/v1/reload", s.handleReload)
+	mux.HandleFunc("POST /api/v1/upstreams/{upstream}/targets/{addr}/{action}", s.handleTargetAction)
+	if s.o.Token == "" {
+		return mux
+	}
+	want := []byte("Bearer " + s.o.Token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("Authorization"))
+		if subtle.ConstantTimeCompare(got, want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="sluice admin"`)
+			writeJSON(w, http.StatusUnauthorized, ActionResult{Error: "a valid bearer token is required"})
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	s.o.Metrics.WritePrometheus(w)
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	pools, err := s.o.Gateway.PoolSizes(ctx)
+	if err != nil {
+		return // the pools are a best effort: the loops may be stopping
+	}
+	byID := map[int]gateway.PoolSize{}
+	for _, p := range pools {
+		byID[p.TargetID] = p
+	}
+	for _, u := range s.o.Gateway.Upstreams() {
+		for _, t := range u.Targets {
+			p := byID[t.ID]
+			l := fmt.Sprintf("{upstream=%q,target=%q}", u.Name, t.Addr)
+			vm.WriteGaugeUint64(w, "sluice_upstream_pool_open"+l, uint64(p.Open))
+			vm.WriteGaugeUint64(w, "sluice_upstream_pool_idle"+l, uint64(p.Idle))
+		}
+	}
+}
+
+// stats builds the JSON snapshot from the newest aggregate.
+func (s *Server) stats(ctx context.Context) Stats {
+	sec := s.o.Metrics.Latest()
+	if sec == nil { // before the first Tick: no rates yet, the rest is current
+		sec = &metrics.Second{Uptime: time.Since(s.o.Metrics.Started()), Version: s.o.Gateway.Version(), Connections: s.o.Gateway.Connections()}
+	}
+	pools := map[string][2]int{}
+	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	if ps, err := s.o.Gateway.PoolSizes(ctx); err == nil {
+		byID := map[int]gateway.PoolSize{}
+		for _, p := range ps {
+			byID[p.TargetID] = p
+		}
+		for _, u := range s.o.Gateway.Upstreams() {
+			for _, t := range u.Targets {
+				p := byID[t.ID]
+				pools[u.Name+"/"+t.Addr] = [2]int{p.Open, p.Idle}
+			}
+		}
+	}
+	return statsOf(s.o.Instance, sec, pools, matchesOf(s.o.Gateway.Snapshot()))
+}
+
+func matchesOf(snap *proxy.Snapshot) map[string]string {
+	out := map[string]string{}
+	if snap == nil || snap.Routes == nil {
+		return out
+	}
+	for i := 0; i < snap.Routes.Len(); i++ {
+		rr := snap.Routes.Route(i)
+		m := rr.Pattern()
+		if h := rr.Host(); h != "" {
+			m = h + m
+		}
+		out[rr.Name()] = m
+	}
+	return out
+}
+
+func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.stats(r.Context()))
+}
+
+func (s *Server) handleRoutes(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.stats(r.Context()).Routes)
+}
+
+func (s *Server) handleUpstreams(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.stats(r.Context()).Upstreams)
+}
+
+func (s *Server) handleLimits(w http.ResponseWriter, r *http.Request) {
+	n := 10
+	if v, err := strconv.Atoi(r.URL.Query().Get("top")); err == nil && v > 0 {
+		n = min(v, 32)
+	}
+	out := Limits{Routes: []RouteLimit{}, Top: []KeyCount{}}
+	for _, rt := range s.stats(r.Context()).Routes {
+		out.Routes = append(out.Routes, RouteLimit{Name: rt.Name, Rate429: rt.Rate429})
+	}
+	for _, k := range s.o.Metrics.TopRejected(n) {
+		out.Top = append(out.Top, KeyCount{Key: k.Key, Count: k.Count})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleRecentEvents(w http.ResponseWriter, r *http.Request) {
+	after, _ := strconv.ParseUint(r.URL.Query().Get("after"), 10, 64)
+	writeJSON(w, http.StatusOK, eventsOf(s.o.Metrics.Events(after, 0)))
+}
+
+func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {
+	if s.o.Reload == nil {
+		writeJSON(w, http.StatusNotImplemented, ActionResult{Error: "reload is not available in this process"})
+		return
+	}
+	v, err := s.o.Reload()
+	s.o.Metrics.Reloaded(v, err)
+	if err != nil {
+		writeJSON(w, http.StatusUnprocessableEntity, ActionResult{Version: v, Error: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, ActionResult{OK: true, Changed: true, Version: v})
+}
+
+func (s *Server) handleTargetAction(w http.ResponseWriter, r *http.Request) {
+	up, addr, action := r.PathValue("upstream"), r.PathValue("addr"), r.PathValue("action")
+	switch action {
+	case "drain", "undrain":
+		on := action == "drain"
+		changed, err := s.o.Gateway.SetDraining(up, addr, on)
+		if err != nil {
+			writeJSON(w, http.StatusNotFound, ActionResult{Error: err.Error()})
+			return
+		}
+		state := "serving"
+		if on {
+			state = StateDraining
+		}
+		if changed {
+			s.o.Metrics.Event(metrics.EventDrain, up+"/"+addr, action+"ed by an operator", metrics.LevelWarn)
+		}
+		writeJSON(w, http.StatusOK, ActionResult{OK: true, Changed: changed, State: state})
+	case "reset":
+		if !s.o.Metrics.ResetTarget(up, addr) {
+			writeJSON(w, http.StatusNotFound, ActionResult{Error: fmt.Sprintf("no such upstream target: %s/%s", up, addr)})
+			return
+		}
+		writeJSON(w, http.StatusOK, ActionResult{OK: true, Changed: true})
+	default:
+		writeJSON(w, http.StatusNotFound, ActionResult{Error: fmt.Sprintf("unknown action %q (drain, undrain or reset)", action)})
+	}
+}
+
+// handleStream is the live stream for the console, as server-sent events (WHATWG HTML,
+// "Server-sent events"): one "frame" event per second with the newest Stats and the sampled
+// requests and events since the previous frame. A slow reader only delays its own handler,
+// which then skips to the newest aggregate: the gateway never waits for it, and a reader that
+// stops reading is cut off by the write deadline.
+func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	stop := context.AfterFunc(s.ctx, cancel)
+	defer stop()
+
+	m := s.o.Metrics
+	var lastTail, lastEvent uint64
+	// The first frame carries what the console would have seen had it been attached.
+	if ev := m.Events(0, 50); len(ev) > 0 {
+		lastEvent = ev[0].Seq - 1
+	}
+	if t := m.Tail(0, s.o.FrameTail); len(t) > 0 {
+		lastTail = t[0].Seq - 1
+	}
+	var seq uint64
+	first := true
+	for {
+		if !first {
+			sec, err := m.Next(ctx, seq)
+			if err != nil {
+				return
+			}
+			seq = sec.Seq
+		} else if sec := m.Latest(); sec != nil {
+			seq = sec.Seq
+		}
+		first = false
+		f := Frame{Stats: s.stats(ctx)}
+		f.Tail = tailOf(m.Tail(lastTail, s.o.FrameTail))
+		f.Events = eventsOf(m.Events(lastEvent, 50))
+		if n := len(f.Tail); n > 0 {
+			lastTail = f.Tail[n-1].Seq
+		}
+		if n := len(f.Events); n > 0 {
+			lastEvent = f.Events[n-1].Seq
+		}
+		data, err := json.Marshal(f)
+		if err != nil {
+			return
+		}
+		_ = rc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		if _, err := fmt.Fprintf(w, "event: frame\nid: %d\ndata: %s\n\n", f.Stats.Seq, data); err != nil {
+			return
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+	}
+}
