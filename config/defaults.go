@@ -14,7 +14,6 @@ import (
 // inheritDefaults once the whole file is decoded. docs/config.md lists the
 // same values; TestDefaults pins them.
 const (
-	DefaultEngine            = EngineGnet
 	DefaultAdminAddress      = "127.0.0.1:9901"
 	DefaultMaxRequestLine    = 8 << 10  // 8KiB
 	DefaultMaxHeaderBytes    = 32 << 10 // 32KiB

@@ -70,7 +70,7 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 	c := mustParse(t, minimal)
 	want := &Config{
 		File:   "t.yaml",
-		Engine: "gnet",
+		Engine: DefaultEngine,
 		Loops:  0,
 		Listen: []Listener{{Name: "listen-0", Address: "127.0.0.1:8080"}},
 		Admin:  Admin{Address: "127.0.0.1:9901"},
@@ -434,7 +434,7 @@ func TestFormatRoundTrips(t *testing.T) {
 func TestFormatWritesEveryDefault(t *testing.T) {
 	text := string(mustParse(t, minimal).Format())
 	for _, want := range []string{
-		"engine: gnet", "loops: 0", "name: listen-0", "address: 127.0.0.1:9901",
+		"engine: " + DefaultEngine, "loops: 0", "name: listen-0", "address: 127.0.0.1:9901",
 		"max_request_line: 8KiB", "max_header_bytes: 32KiB", "max_headers: 100", "max_body: \"0\"",
 		"header_read_timeout: 10s", "idle_timeout: 1m0s", "max_connections: 0", "trusted_proxies: []",
 		"via: sluice", "shutdown_timeout: 30s", "balancer: round_robin", "weight: 1",
