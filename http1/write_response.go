@@ -27,6 +27,9 @@ type ResponseOptions struct {
 	Upgrade bool
 	// ExtraFields are appended last; received fields of the same names are dropped.
 	ExtraFields []Field
+	// RawFields are complete header lines ("Name: value\r\n"), appended last as given: built by
+	// the gateway's own phases (rate-limit fields) from validated names and values.
+	RawFields []byte
 	// Dechunk drops Transfer-Encoding: the proxy sends a chunked body's data alone, delimited
 	// by the close, to an HTTP/1.0 client that cannot parse chunks (RFC 9112 6.1). Since the
 	// close then ends the body, a response that had Transfer-Encoding gets "Connection: close"
@@ -124,6 +127,7 @@ func AppendResponseHead(dst []byte, r *Response, o *ResponseOptions) []byte {
 		dst = appendConfigFields(dst, o.Edits.Add)
 	}
 	dst = appendConfigFields(dst, o.ExtraFields)
+	dst = append(dst, o.RawFields...)
 	return append(dst, '\r', '\n')
 }
 
@@ -141,6 +145,13 @@ const maxErrorReason = 256
 // body as the start of the next response: answer HEAD with close, or send only the head (the
 // bytes up to the empty line).
 func AppendErrorResponse(dst []byte, status int, reason string, close bool) []byte {
+	return AppendErrorResponseFields(dst, status, reason, close, nil)
+}
+
+// AppendErrorResponseFields is AppendErrorResponse with extra header lines, each
+// "Name: value\r\n", written as given (a rate limiter's Retry-After and RateLimit fields): the
+// caller builds them from validated names and values.
+func AppendErrorResponseFields(dst []byte, status int, reason string, close bool, fields []byte) []byte {
 	if status < 400 || status > 599 {
 		status = 500
 	}
@@ -170,7 +181,9 @@ func AppendErrorResponse(dst []byte, status int, reason string, close bool) []by
 	if close {
 		dst = append(dst, "\r\nConnection: close"...)
 	}
-	dst = append(dst, "\r\n\r\n"...)
+	dst = append(dst, '\r', '\n')
+	dst = append(dst, fields...)
+	dst = append(dst, '\r', '\n')
 	dst = appendStatusCode(dst, status)
 	if text != "" {
 		dst = append(dst, ' ')

@@ -22,6 +22,8 @@ type Route struct {
 	MaxBody     int64 // 0: the snapshot's default; <0 unlimited
 	ReqEdits    *http1.HeaderEdits
 	RespEdits   *http1.HeaderEdits
+	// Filters are the route's request phases (limits, auth, ...), in order.
+	Filters []Filter
 }
 
 // Upstream is a named group of targets and how to talk to them.
@@ -36,16 +38,13 @@ type Upstream struct {
 	MaxConns        int           // connections per loop and target; 0 unlimited
 	IdleTimeout     time.Duration
 
-	// Balancer picks a target. nil means round robin over healthy targets. Called on the loop.
+	// Balancer picks a target and learns outcomes. nil means round robin over the targets
+	// that are not draining.
 	Balancer Balancer
+	// HashKey computes the key for hashing balancers; nil means 0.
+	HashKey HashKeyFunc
 
 	rr atomic.Uint32
-}
-
-// Balancer chooses a target for a request. Pick must be safe to call from every loop at once and
-// must not allocate. It returns nil when no target can take the request.
-type Balancer interface {
-	Pick(loop int, key uint64) *Target
 }
 
 // Target is one upstream server. ID is dense and stable across reloads for the same address, so

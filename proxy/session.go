@@ -98,14 +98,16 @@ type exchange struct {
 	retried         bool
 	sentAt          int64
 
-	head    []byte // the upstream request head, kept until the response starts (retries)
-	out     []byte // response head or error answer under construction
-	pending []byte // a response head not yet written (joined with the first body bytes)
-	match   routing.Match
-	hdrs    requestHeaders
-	upPath  []byte // path sent upstream
-	methodB []byte
-	rec     Record
+	head     []byte // the upstream request head, kept until the response starts (retries)
+	out      []byte // response head or error answer under construction
+	pending  []byte // a response head not yet written (joined with the first body bytes)
+	match    routing.Match
+	hdrs     requestHeaders
+	upPath   []byte // path sent upstream
+	methodB  []byte
+	rec      Record
+	fc       FilterContext
+	admitted int // filters of route that let the request through (OnDone owed)
 }
 
 // ExchangePool recycles exchanges among the sessions of one loop. It is not safe for
@@ -483,10 +485,26 @@ func (s *Session) beginExchange(n int) {
 		s.fail(413, "request body too large")
 		return
 	}
+	fc := &s.fc
+	fc.Req, fc.Route, fc.Peer, fc.ClientIP, fc.Now = r, route, s.peer, s.clientIP, s.io.Now()
+	fc.RespFields = fc.RespFields[:0]
+	for _, f := range route.Filters {
+		if v := f.OnRequest(fc); v.Status != 0 {
+			fc.Req = nil
+			s.io.ClientDiscard(n)
+			s.failWith(v.Status, v.Reason, v.Fields)
+			return
+		}
+		s.admitted++
+	}
 	up := route.Upstream
 	var t *Target
 	if up.Balancer != nil {
-		t = up.Balancer.Pick(0, 0)
+		var key uint64
+		if up.HashKey != nil {
+			key = up.HashKey(r, s.clientIP, s.match.Path())
+		}
+		t = up.Balancer.Pick(fc.Now, key)
 	} else {
 		t = up.roundRobin()
 	}
@@ -517,6 +535,7 @@ func (s *Session) beginExchange(n int) {
 	o.Edits = route.ReqEdits
 	o.Upgrade = s.upgrade
 	s.head = http1.AppendRequestHead(s.head[:0], r, o)
+	fc.Req = nil
 	s.rec.BytesIn = int64(n)
 	s.io.ClientDiscard(n)
 	s.req.Reset() // its views pointed into the bytes just discarded
@@ -677,7 +696,7 @@ func (s *Session) readResponseHead() {
 			// request body would be left unread: either way the connection ends here.
 			s.clientKeepAlive = false
 		}
-		s.wopts = http1.ResponseOptions{Via: s.snap.Via, Edits: s.route.RespEdits, Close: !s.clientKeepAlive, KeepAlive: s.minor == 0, Dechunk: s.dechunk}
+		s.wopts = http1.ResponseOptions{Via: s.snap.Via, Edits: s.route.RespEdits, Close: !s.clientKeepAlive, KeepAlive: s.minor == 0, Dechunk: s.dechunk, RawFields: s.fc.RespFields}
 		s.out = http1.AppendResponseHead(s.out[:0], &s.resp, &s.wopts)
 		s.pending = s.out
 		s.io.UpstreamDiscard(n)
@@ -828,7 +847,10 @@ func (s *Session) canRetry() bool {
 }
 
 // fail answers the client with a gateway-made error, when no response byte was sent yet.
-func (s *Session) fail(status int, reason string) {
+func (s *Session) fail(status int, reason string) { s.failWith(status, reason, nil) }
+
+// failWith is fail with extra header lines for the answer.
+func (s *Session) failWith(status int, reason string, fields []byte) {
 	if s.respHeadDone || s.phase == phaseTunnel {
 		s.rec.Error = reason
 		s.abort()
@@ -838,7 +860,7 @@ func (s *Session) fail(status int, reason string) {
 	s.rec.Error = reason
 	closeAfter := !s.clientKeepAlive || !s.reqDone
 	s.endExchange(false)
-	s.out = http1.AppendErrorResponse(s.out[:0], status, reason, closeAfter)
+	s.out = http1.AppendErrorResponseFields(s.out[:0], status, reason, closeAfter, fields)
 	s.rec.BytesOut += int64(len(s.out))
 	s.observe()
 	if s.io.ClientWrite(s.out, nil) != nil {
@@ -881,7 +903,8 @@ func (s *Session) finish() {
 	s.next()
 }
 
-// endExchange releases the upstream side of the exchange.
+// endExchange releases the upstream side of the exchange and settles its phases: the
+// balancer learns the outcome, and filters that admitted the request see it end.
 func (s *Session) endExchange(reuse bool) {
 	if s.upHeld {
 		s.upHeld = false
@@ -890,10 +913,34 @@ func (s *Session) endExchange(reuse bool) {
 	if s.upPaused {
 		s.upPaused = false
 	}
-	if s.target != nil {
-		s.target.InFlight.Add(-1)
+	if t := s.target; t != nil {
+		t.InFlight.Add(-1)
+		if b := t.Upstream.Balancer; b != nil {
+			b.Done(t, s.io.Now(), s.outcome(), s.rec.UpstreamRTT)
+		}
 		s.target = nil
 	}
+	if s.admitted > 0 {
+		for _, f := range s.route.Filters[:s.admitted] {
+			f.OnDone(&s.fc, s.rec.Status)
+		}
+		s.admitted = 0
+	}
+}
+
+// outcome classifies the exchange for the balancer and passive health.
+func (s *Session) outcome() Outcome {
+	switch {
+	case s.rec.Status == 499:
+		return OutcomeAbandoned
+	case s.rec.Error == "upstream connect failed" || s.rec.Error == "upstream connection limit":
+		return OutcomeConnectFailure
+	case s.rec.Status == 504:
+		return OutcomeTimeout
+	case s.rec.Status >= 500 || s.rec.Error != "":
+		return OutcomeError
+	}
+	return OutcomeSuccess
 }
 
 func (s *Session) observe() {

@@ -371,3 +371,77 @@ func TestSessionReturnsExchangeToPoolWhenIdle(t *testing.T) {
 		t.Fatal("the next request did not reuse the pooled exchange")
 	}
 }
+
+type recordingFilter struct {
+	verdict Verdict
+	add     string
+	done    []int
+}
+
+func (f *recordingFilter) OnRequest(c *FilterContext) Verdict {
+	if c.Req == nil || c.Route == nil {
+		panic("filter context without request or route")
+	}
+	c.RespFields = append(c.RespFields, f.add...)
+	return f.verdict
+}
+func (f *recordingFilter) OnDone(c *FilterContext, status int) { f.done = append(f.done, status) }
+
+func TestSessionFiltersAnswerOrAnnotate(t *testing.T) {
+	s, f := newTestSession(t)
+	route := s.cfg.Load().Routes.Route(1).Target().(*Route) // "all"
+	pass := &recordingFilter{add: "RateLimit: \"r\";r=9;t=1\r\n"}
+	deny := &recordingFilter{verdict: Verdict{Status: 429, Reason: "rate limited", Fields: []byte("Retry-After: 3\r\n")}}
+	route.Filters = []Filter{pass, deny}
+	f.feedClient(s, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+	got := f.takeClientOut()
+	if !strings.HasPrefix(got, "HTTP/1.1 429 ") || !strings.Contains(got, "\r\nRetry-After: 3\r\n") || len(f.acquires) != 0 {
+		t.Fatalf("client got %q, acquires %v", got, f.acquires)
+	}
+	if len(pass.done) != 1 || pass.done[0] != 429 || len(deny.done) != 0 {
+		t.Fatalf("OnDone: pass %v deny %v", pass.done, deny.done)
+	}
+	// Let it through: the passing filter's fields reach the response.
+	route.Filters = []Filter{pass}
+	f.feedClient(s, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+	got = f.readyAndAnswer(t, s, false, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+	if !strings.Contains(got, "\r\nRateLimit: \"r\";r=9;t=1\r\n") || len(pass.done) != 2 || pass.done[1] != 200 {
+		t.Fatalf("client got %q, done %v", got, pass.done)
+	}
+}
+
+type recordingBalancer struct {
+	t        *Target
+	outcomes []Outcome
+}
+
+func (b *recordingBalancer) Pick(now int64, key uint64) *Target { return b.t }
+func (b *recordingBalancer) Done(t *Target, now int64, o Outcome, rtt int64) {
+	b.outcomes = append(b.outcomes, o)
+}
+
+func TestSessionReportsOutcomesToBalancer(t *testing.T) {
+	s, f := newTestSession(t)
+	up := s.cfg.Load().Routes.Route(1).Target().(*Route).Upstream
+	b := &recordingBalancer{t: up.Targets[0]}
+	up.Balancer = b
+	f.feedClient(s, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+	s.OnUpstreamFailed(errConnRefused)
+	f.feedClient(s, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+	f.readyAndAnswer(t, s, false, "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n")
+	f.feedClient(s, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+	f.readyAndAnswer(t, s, true, "HTTP/1.1 404 Nope\r\nContent-Length: 0\r\n\r\n")
+	want := []Outcome{OutcomeConnectFailure, OutcomeError, OutcomeSuccess}
+	if len(b.outcomes) != 3 || b.outcomes[0] != want[0] || b.outcomes[1] != want[1] || b.outcomes[2] != want[2] {
+		t.Fatalf("outcomes %v, want %v", b.outcomes, want)
+	}
+	if up.Targets[0].InFlight.Load() != 0 {
+		t.Fatalf("in-flight %d after all exchanges ended", up.Targets[0].InFlight.Load())
+	}
+}
+
+var errConnRefused = errorString("connection refused")
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
