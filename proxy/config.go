@@ -106,4 +106,5 @@ type Record struct {
 	Reused      bool
 	Retried     bool
 	ClientIP    []byte
+	RequestID   []byte
 }

@@ -108,6 +108,9 @@ type exchange struct {
 	rec      Record
 	fc       FilterContext
 	admitted int // filters of route that let the request through (OnDone owed)
+	reqID    []byte
+	idField  [1]http1.Field
+	errExtra []byte
 }
 
 // ExchangePool recycles exchanges among the sessions of one loop. It is not safe for
@@ -412,6 +415,7 @@ func (s *Session) readHead() {
 	}
 	s.snap = snap
 	s.rec = Record{Start: s.io.Now(), ClientIP: s.clientIP}
+	s.reqID = s.reqID[:0]
 	s.phase = phaseConnect
 	if err != nil {
 		s.clientKeepAlive = false
@@ -443,6 +447,7 @@ func (s *Session) beginExchange(n int) {
 	s.clientKeepAlive = r.KeepAlive()
 	s.methodB = append(s.methodB[:0], r.Method()...)
 	s.rec.Method = s.methodB
+	s.requestID(r)
 	s.reqFraming = r.Framing()
 	s.reqRemain = r.ContentLength()
 	s.reqDone = s.reqFraming == http1.FramingNone
@@ -487,7 +492,7 @@ func (s *Session) beginExchange(n int) {
 	}
 	fc := &s.fc
 	fc.Req, fc.Route, fc.Peer, fc.ClientIP, fc.Now = r, route, s.peer, s.clientIP, s.io.Now()
-	fc.RespFields = fc.RespFields[:0]
+	fc.RespFields = appendIDField(fc.RespFields[:0], s.reqID)
 	for _, f := range route.Filters {
 		if v := f.OnRequest(fc); v.Status != 0 {
 			fc.Req = nil
@@ -534,6 +539,10 @@ func (s *Session) beginExchange(n int) {
 	o.Via = snap.Via
 	o.Edits = route.ReqEdits
 	o.Upgrade = s.upgrade
+	o.ExtraFields = nil
+	if s.idField[0].Value != nil {
+		o.ExtraFields = s.idField[:]
+	}
 	s.head = http1.AppendRequestHead(s.head[:0], r, o)
 	fc.Req = nil
 	s.rec.BytesIn = int64(n)
@@ -544,6 +553,60 @@ func (s *Session) beginExchange(n int) {
 }
 
 var slash = []byte("/")
+
+// requestIDSeed makes generated request IDs unique across restarts; the counter, across
+// requests and loops.
+var (
+	requestIDSeed    = uint64(time.Now().UnixNano())
+	requestIDCounter atomic.Uint64
+)
+
+const maxRequestID = 128
+
+// requestID takes the client's X-Request-ID when it is a sane token (it then travels upstream
+// as received), or makes one (sent upstream as an extra field). Either way it is echoed in the
+// response and logged.
+func (s *Session) requestID(r *http1.Request) {
+	s.idField[0] = http1.Field{}
+	if v := r.Peek("x-request-id"); len(v) > 0 && len(v) <= maxRequestID && isIDToken(v) {
+		s.reqID = append(s.reqID[:0], v...)
+	} else {
+		n := requestIDCounter.Add(1)
+		s.reqID = appendHex(s.reqID[:0], requestIDSeed, 16)
+		s.reqID = append(s.reqID, '-')
+		s.reqID = appendHex(s.reqID, n, 12)
+		s.idField[0] = http1.Field{Name: xRequestID, Value: s.reqID}
+	}
+	s.rec.RequestID = s.reqID
+}
+
+var xRequestID = []byte("X-Request-ID")
+
+func isIDToken(v []byte) bool {
+	for _, c := range v {
+		if c <= ' ' || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func appendHex(dst []byte, v uint64, digits int) []byte {
+	const hexd = "0123456789abcdef"
+	for i := digits - 1; i >= 0; i-- {
+		dst = append(dst, hexd[(v>>(uint(i)*4))&0xf])
+	}
+	return dst
+}
+
+func appendIDField(dst, id []byte) []byte {
+	if len(id) == 0 {
+		return dst
+	}
+	dst = append(dst, "X-Request-ID: "...)
+	dst = append(dst, id...)
+	return append(dst, '\r', '\n')
+}
 
 // requestHeaders lets the router read header conditions from the parsed request.
 type requestHeaders struct{ r *http1.Request }
@@ -860,7 +923,8 @@ func (s *Session) failWith(status int, reason string, fields []byte) {
 	s.rec.Error = reason
 	closeAfter := !s.clientKeepAlive || !s.reqDone
 	s.endExchange(false)
-	s.out = http1.AppendErrorResponseFields(s.out[:0], status, reason, closeAfter, fields)
+	s.errExtra = appendIDField(append(s.errExtra[:0], fields...), s.reqID)
+	s.out = http1.AppendErrorResponseFields(s.out[:0], status, reason, closeAfter, s.errExtra)
 	s.rec.BytesOut += int64(len(s.out))
 	s.observe()
 	if s.io.ClientWrite(s.out, nil) != nil {

@@ -445,3 +445,33 @@ var errConnRefused = errorString("connection refused")
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+func TestSessionRequestID(t *testing.T) {
+	s, f := newTestSession(t)
+	f.feedClient(s, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+	s.OnUpstreamReady(false)
+	sent := f.takeUpOut()
+	i := strings.Index(sent, "X-Request-ID: ")
+	if i < 0 {
+		t.Fatalf("no generated X-Request-ID upstream: %q", sent)
+	}
+	id := sent[i+len("X-Request-ID: ") : i+strings.Index(sent[i:], "\r\n")]
+	f.feedUp(s, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+	if got := f.takeClientOut(); !strings.Contains(got, "X-Request-ID: "+id+"\r\n") {
+		t.Fatalf("response lacks the request id %q: %q", id, got)
+	}
+	// A client's own ID travels as received, once.
+	f.feedClient(s, "GET /x HTTP/1.1\r\nHost: a\r\nX-Request-ID: abc-123\r\n\r\n")
+	s.OnUpstreamReady(true)
+	if sent := f.takeUpOut(); strings.Count(sent, "X-Request-ID") != 1 || !strings.Contains(sent, "X-Request-ID: abc-123\r\n") {
+		t.Fatalf("upstream got %q", sent)
+	}
+	f.feedUp(s, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+	f.takeClientOut()
+	// Gateway answers carry it too; a new request never reuses the last one's.
+	f.feedClient(s, "GET /%2e%2e/x HTTP/1.1\r\nHost: a\r\n\r\n")
+	got := f.takeClientOut()
+	if !strings.HasPrefix(got, "HTTP/1.1 400") || !strings.Contains(got, "X-Request-ID: ") || strings.Contains(got, "abc-123") || strings.Contains(got, id) {
+		t.Fatalf("error answer: %q", got)
+	}
+}
