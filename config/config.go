@@ -84,6 +84,12 @@ type Upstream struct {
 	ReadTimeout     Duration // read_timeout: max silence while streaming the response
 	Pool            Pool     // pool
 	Retries         int      // retries: of idempotent requests on a reused connection that closed before any response byte
+
+	HealthCheck      HealthCheck      // health_check: active checks; off without a path
+	OutlierDetection OutlierDetection // outlier_detection: passive ejection
+	CircuitBreaker   CircuitBreaker   // circuit_breaker: off unless present
+	RetryBudget      RetryBudget      // retry_budget
+	PanicThreshold   int              // panic_threshold: percent of usable targets below which all get traffic
 }
 
 // Balancers accepted by the balancer field.

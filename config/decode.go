@@ -394,7 +394,7 @@ func (d *configDecoder) upstreamMap(n *yaml.Node, path string) {
 
 func (d *configDecoder) upstream(u *Upstream, st *upstreamState, k, n *yaml.Node, path string) {
 	var hashKeyNode, maxIdleNode *yaml.Node
-	seen := d.fields(n, path, fieldDecoders{
+	fd := fieldDecoders{
 		"balancer": func(v *yaml.Node, p string) {
 			if s, ok := d.enum(v, p, BalancerRoundRobin, BalancerWeightedRoundRobin, BalancerRandom,
 				BalancerLeastRequest, BalancerPeakEWMA, BalancerConsistentHash); ok {
@@ -456,7 +456,9 @@ func (d *configDecoder) upstream(u *Upstream, st *upstreamState, k, n *yaml.Node
 				u.Retries = x
 			}
 		},
-	})
+	}
+	d.resilienceDecoders(u, fd)
+	seen := d.fields(n, path, fd)
 	if seen == nil {
 		return
 	}

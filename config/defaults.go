@@ -61,7 +61,11 @@ func defaultUpstream(name string) *Upstream {
 			MaxIdle:     DefaultPoolMaxIdle,
 			IdleTimeout: Duration(DefaultPoolIdleTimeout),
 		},
-		Retries: DefaultRetries,
+		Retries:          DefaultRetries,
+		HealthCheck:      defaultHealthCheck(),
+		OutlierDetection: defaultOutlierDetection(),
+		RetryBudget:      defaultRetryBudget(),
+		PanicThreshold:   DefaultPanicThreshold,
 	}
 }
 

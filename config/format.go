@@ -105,6 +105,7 @@ func (c *Config) formatUpstreams() *yaml.Node {
 			),
 			"retries", num(int64(u.Retries)),
 		)
+		formatResilience(body, u)
 		add(m, u.Name, body)
 	}
 	return m

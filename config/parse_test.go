@@ -94,6 +94,13 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 			ReadTimeout:     Duration(60 * time.Second),
 			Pool:            Pool{MaxIdle: 64, MaxConnections: 0, IdleTimeout: Duration(60 * time.Second)},
 			Retries:         1,
+			HealthCheck: HealthCheck{Interval: Duration(10 * time.Second), Timeout: Duration(2 * time.Second),
+				ExpectedStatus: 200, HealthyThreshold: 2, UnhealthyThreshold: 3},
+			OutlierDetection: OutlierDetection{Consecutive5xx: 5, ConsecutiveConnectFailures: 3,
+				BaseEjectionTime: Duration(30 * time.Second), MaxEjectionTime: Duration(300 * time.Second),
+				MaxEjectionPercent: 50, Interval: Duration(10 * time.Second)},
+			RetryBudget:    RetryBudget{Percent: 20, MinPerSecond: 10},
+			PanicThreshold: 50,
 		}},
 		Routes: []*Route{{
 			Name:     "route-0",
@@ -188,6 +195,33 @@ upstreams:
       max_connections: 16
       idle_timeout: 30s
     retries: 2
+    health_check:
+      path: /healthz
+      interval: 5s
+      timeout: 1s
+      expected_status: 204
+      healthy_threshold: 1
+      unhealthy_threshold: 2
+      jitter: 500ms
+    outlier_detection:
+      consecutive_5xx: 7
+      consecutive_connect_failures: 2
+      base_ejection_time: 10s
+      max_ejection_time: 1m
+      max_ejection_percent: 30
+      interval: 2s
+    circuit_breaker:
+      window: 20s
+      min_requests: 10
+      failure_percent: 40
+      slow_call_duration: 2s
+      slow_call_percent: 60
+      open_duration: 15s
+      half_open_probes: 3
+    retry_budget:
+      percent: 10
+      min_per_second: 5
+    panic_threshold: 30
   orders:
     balancer: consistent_hash
     targets:
@@ -248,6 +282,16 @@ func TestFullConfigFillsEveryField(t *testing.T) {
 		ReadTimeout: Duration(20 * time.Second),
 		Pool:        Pool{MaxIdle: 8, MaxConnections: 16, IdleTimeout: Duration(30 * time.Second)},
 		Retries:     2,
+		HealthCheck: HealthCheck{Path: "/healthz", Interval: Duration(5 * time.Second), Timeout: Duration(time.Second),
+			ExpectedStatus: 204, HealthyThreshold: 1, UnhealthyThreshold: 2, Jitter: Duration(500 * time.Millisecond)},
+		OutlierDetection: OutlierDetection{Consecutive5xx: 7, ConsecutiveConnectFailures: 2,
+			BaseEjectionTime: Duration(10 * time.Second), MaxEjectionTime: Duration(time.Minute),
+			MaxEjectionPercent: 30, Interval: Duration(2 * time.Second)},
+		CircuitBreaker: CircuitBreaker{Enabled: true, Window: Duration(20 * time.Second), MinRequests: 10,
+			FailurePercent: 40, SlowCallDuration: Duration(2 * time.Second), SlowCallPercent: 60,
+			OpenDuration: Duration(15 * time.Second), HalfOpenProbes: 3},
+		RetryBudget:    RetryBudget{Percent: 10, MinPerSecond: 5},
+		PanicThreshold: 30,
 	}
 	if !reflect.DeepEqual(u, wantUsers) {
 		t.Errorf("users = %+v\nwant %+v", u, wantUsers)

@@ -1,0 +1,61 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// upstreamWith returns base with lines added to the users upstream (indented by four spaces).
+func upstreamWith(lines string) string {
+	return strings.Replace(base, "    targets:\n", lines+"    targets:\n", 1)
+}
+
+func TestResilienceSectionsRejectBadValuesWithPositions(t *testing.T) {
+	runErrorCases(t, []errorCase{
+		{name: "health check without path", src: upstreamWith("    health_check: { interval: 5s }\n"),
+			at: "{ interval", path: "upstreams.users.health_check.path", msg: "missing required field"},
+		{name: "health check timeout above interval", src: upstreamWith("    health_check: { path: /h, interval: 1s, timeout: 2s }\n"),
+			at: "{ path", path: "upstreams.users.health_check.timeout", msg: "longer than interval"},
+		{name: "health check status out of range", src: upstreamWith("    health_check: { path: /h, expected_status: 700 }\n"),
+			at: "700", path: "upstreams.users.health_check.expected_status", msg: "out of range"},
+		{name: "health check bad path", src: upstreamWith("    health_check: { path: nope }\n"),
+			at: "nope", path: "upstreams.users.health_check.path", msg: ""},
+		{name: "unknown outlier field", src: upstreamWith("    outlier_detection: { consecutive_500: 3 }\n"),
+			at: "consecutive_500", path: "upstreams.users.outlier_detection.consecutive_500", msg: "unknown field"},
+		{name: "ejection base above max", src: upstreamWith("    outlier_detection: { base_ejection_time: 10m, max_ejection_time: 1m }\n"),
+			at: "10m", path: "upstreams.users.outlier_detection.base_ejection_time", msg: "above max_ejection_time"},
+		{name: "breaker that can never trip", src: upstreamWith("    circuit_breaker: { failure_percent: 0 }\n"),
+			at: "{ failure_percent", path: "upstreams.users.circuit_breaker", msg: "can never trip"},
+		{name: "breaker percent out of range", src: upstreamWith("    circuit_breaker: { failure_percent: 101 }\n"),
+			at: "101", path: "upstreams.users.circuit_breaker.failure_percent", msg: "out of range"},
+		{name: "retry budget percent out of range", src: upstreamWith("    retry_budget: { percent: -1 }\n"),
+			at: "-1", path: "upstreams.users.retry_budget.percent", msg: "out of range"},
+		{name: "panic threshold out of range", src: upstreamWith("    panic_threshold: 150\n"),
+			at: "150", path: "upstreams.users.panic_threshold", msg: "out of range"},
+	})
+}
+
+func TestBreakerSectionStartsFromDefaults(t *testing.T) {
+	c := mustParse(t, upstreamWith("    circuit_breaker: { open_duration: 1s }\n"))
+	got := c.Upstreams[0].CircuitBreaker
+	want := defaultCircuitBreaker()
+	want.Enabled = true
+	want.OpenDuration = Duration(time.Second)
+	if got != want {
+		t.Fatalf("circuit_breaker = %+v, want %+v", got, want)
+	}
+	roundTrip(t, c)
+}
+
+func TestResilienceDefaultsLeaveBreakerAndHealthChecksOff(t *testing.T) {
+	c := mustParse(t, base)
+	u := c.Upstreams[0]
+	if u.HealthCheck.Enabled() || u.CircuitBreaker.Enabled {
+		t.Fatalf("health check %+v / breaker %+v on by default", u.HealthCheck, u.CircuitBreaker)
+	}
+	if u.OutlierDetection != defaultOutlierDetection() || u.RetryBudget != defaultRetryBudget() || u.PanicThreshold != DefaultPanicThreshold {
+		t.Fatalf("defaults: %+v %+v %d", u.OutlierDetection, u.RetryBudget, u.PanicThreshold)
+	}
+	roundTrip(t, c)
+}
