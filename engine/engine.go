@@ -48,7 +48,8 @@ type Conn interface {
 	// Discard drops the first n buffered inbound bytes.
 	Discard(n int)
 	// Write sends p now as far as the socket takes it and queues the rest; p may be reused as
-	// soon as Write returns.
+	// soon as Write returns. It never calls back into the handler: a failed write returns the
+	// error, and OnClose follows once the current handler call has returned.
 	Write(p []byte) error
 	// Write2 is Write of a then b with one system call where possible (head + body).
 	Write2(a, b []byte) error

@@ -220,6 +220,8 @@ func (s *server) OnOpen(gc gn.Conn) ([]byte, gn.Action) {
 	l := s.loopOf(gc.EventLoop())
 	l.now.Store(time.Now().UnixNano())
 	c := &conn{gc: gc, l: l, remote: gc.RemoteAddr()}
+	l.enter()
+	defer l.leave()
 	if dr, ok := gc.Context().(*dialRequest); ok {
 		gc.SetContext(c)
 		dr.cb(c, nil)
@@ -235,12 +237,15 @@ func (s *server) OnTraffic(gc gn.Conn) gn.Action {
 	if !ok || c.closed {
 		return gn.None
 	}
-	c.l.now.Store(time.Now().UnixNano())
+	l := c.l
+	l.now.Store(time.Now().UnixNano())
+	l.enter()
 	s.h.OnData(c)
 	if !c.closed && !c.full && gc.OutboundBuffered() > s.opts.HighWatermark {
 		c.full = true
-		c.l.full = append(c.l.full, c)
+		l.full = append(l.full, c)
 	}
+	l.leave()
 	return gn.None
 }
 
@@ -251,8 +256,41 @@ func (s *server) OnClose(gc gn.Conn, err error) gn.Action {
 	}
 	c.closed = true
 	c.notified = true
+	if l := c.l; l.depth > 0 && !c.localClose {
+		// gnet closes a connection whose write failed from inside that Write: tell the handler
+		// after its current callback, never in the middle of it (as the epoll backend does).
+		// gnet releases its buffers when this returns: keep what the handler may still Peek.
+		c.tail = append([]byte(nil), c.Peek()...)
+		c.useTail = true
+		l.deferred = append(l.deferred, closeNote{c, err})
+		return gn.None
+	}
 	s.h.OnClose(c, err)
 	return gn.None
+}
+
+type closeNote struct {
+	c   *conn
+	err error
+}
+
+// enter and leave bracket every call into the handler; closes that happen inside are reported
+// when the outermost call returns.
+func (l *loop) enter() { l.depth++ }
+
+func (l *loop) leave() {
+	if l.depth > 1 {
+		l.depth--
+		return
+	}
+	for len(l.deferred) > 0 {
+		n := l.deferred[0]
+		copy(l.deferred, l.deferred[1:])
+		l.deferred[len(l.deferred)-1] = closeNote{}
+		l.deferred = l.deferred[:len(l.deferred)-1]
+		l.s.h.OnClose(n.c, n.err)
+	}
+	l.depth--
 }
 
 func (s *server) OnTick() (time.Duration, gn.Action) {
@@ -305,6 +343,8 @@ type loop struct {
 	now        atomic.Int64
 	full       []*conn // connections above the high watermark, polled on tick for OnWritable
 	pendingFIN []*conn // half-closed connections whose queued bytes are still going out
+	depth      int     // nesting of handler calls in progress
+	deferred   []closeNote
 }
 
 func (l *loop) Index() int { return l.idx }
@@ -312,6 +352,8 @@ func (l *loop) Now() int64 { return l.now.Load() }
 func (l *loop) tick() {
 	now := time.Now().UnixNano()
 	l.now.Store(now)
+	l.enter()
+	defer l.leave()
 	kept := l.full[:0]
 	for _, c := range l.full {
 		switch {
@@ -344,7 +386,9 @@ func (l *loop) tick() {
 func (l *loop) Execute(fn func()) error {
 	return l.el.Execute(context.Background(), gn.RunnableFunc(func(context.Context) error {
 		l.now.Store(time.Now().UnixNano())
+		l.enter()
 		fn()
+		l.leave()
 		return nil
 	}))
 }
@@ -374,26 +418,36 @@ func (l *loop) Dial(addr string, timeout time.Duration, cb func(engine.Conn, err
 }
 
 type conn struct {
-	gc       gn.Conn
-	l        *loop
-	ctx      any
-	remote   net.Addr
-	iov      [2][]byte
-	full     bool
-	wclosed  bool // CloseWrite was called
-	closed   bool
-	notified bool
-	detached bool
+	gc         gn.Conn
+	l          *loop
+	ctx        any
+	remote     net.Addr
+	iov        [2][]byte
+	full       bool
+	wclosed    bool   // CloseWrite was called
+	localClose bool   // Close was called: OnClose is reported at once
+	useTail    bool   // gnet closed it inside a Write: Peek serves tail until OnClose is told
+	tail       []byte // the unconsumed inbound bytes at that moment
+	closed     bool
+	notified   bool
+	detached   bool
 }
 
 func (c *conn) Peek() []byte {
+	if c.useTail {
+		return c.tail
+	}
 	b, _ := c.gc.Peek(-1)
 	return b
 }
 
 // Discard guards n <= 0: gnet treats it as "discard everything".
 func (c *conn) Discard(n int) {
-	if n > 0 {
+	switch {
+	case n <= 0:
+	case c.useTail:
+		c.tail = c.tail[min(n, len(c.tail)):]
+	default:
 		_, _ = c.gc.Discard(n)
 	}
 }
@@ -453,6 +507,7 @@ func (c *conn) Close() error {
 		return nil
 	}
 	c.closed = true
+	c.localClose = true
 	// The loop-side close is synchronous; gn.Conn.Close would queue a task instead.
 	return c.l.el.Close(c.gc)
 }
