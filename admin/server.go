@@ -181,7 +181,42 @@ func (s *Server) stats(ctx context.Context) Stats {
 			}
 		}
 	}
-	return statsOf(s.o.Instance, sec, pools, matchesOf(s.o.Gateway.Snapshot()))
+	out := statsOf(s.o.Instance, sec, pools, matchesOf(s.o.Gateway.Snapshot()))
+	live(&out, s.o.Gateway)
+	return out
+}
+
+// live overlays what can be read now on the per-second aggregate: an operator who drains a
+// target sees it at once, not at the next second.
+func live(st *Stats, g *gateway.Gateway) {
+	targets := map[string]*proxy.Target{}
+	for _, u := range g.Upstreams() {
+		for _, t := range u.Targets {
+			targets[u.Name+"/"+t.Addr] = t
+		}
+	}
+	st.ConfigVersion = g.Version()
+	st.Connections = g.Connections()
+	for i := range st.Upstreams {
+		u := &st.Upstreams[i]
+		for j := range u.Targets {
+			ts := &u.Targets[j]
+			t := targets[u.Name+"/"+ts.Addr]
+			if t == nil {
+				continue
+			}
+			ts.Draining = t.Draining.Load()
+			ts.InFlight = t.InFlight.Load()
+			switch {
+			case ts.Draining:
+				ts.State = StateDraining
+			case ts.Failing:
+				ts.State = StateFailing
+			default:
+				ts.State = StateUp
+			}
+		}
+	}
 }
 
 func matchesOf(snap *proxy.Snapshot) map[string]string {
