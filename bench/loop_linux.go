@@ -58,7 +58,8 @@ type lconn struct {
 	next       int64 // open loop: this connection's next request index
 	warm       int64 // closed loop: warmup request counter
 	finished   bool
-	heapIdx    int   // position in the schedule heap, -1 when not in it
+	gen        uint32 // bumped per socket: events of a closed socket are stale
+	heapIdx    int    // position in the schedule heap, -1 when not in it
 	due        int64 // open loop: intended time of next, while in the heap
 	events     uint32
 }
@@ -198,9 +199,12 @@ func adoptFD(nc net.Conn) (int, error) {
 	return fd, nil
 }
 
+// watch sets c's interest; the event token is the connection index and its
+// socket generation, so an event still queued for a socket closed in the same
+// wake-up is not applied to its successor.
 func (e *loopEngine) watch(c *lconn, events uint32, op int) error {
 	ev := unix.EpollEvent{Events: events}
-	*(*uint64)(unsafe.Pointer(&ev.Fd)) = uint64(c.idx)
+	*(*uint64)(unsafe.Pointer(&ev.Fd)) = uint64(c.idx) | uint64(c.gen)<<32
 	c.events = events
 	return unix.EpollCtl(e.epfd, op, c.fd, &ev)
 }
@@ -272,7 +276,9 @@ func (e *loopEngine) run() {
 				var b [8]byte
 				unix.Read(e.efd, b[:])
 			default:
-				e.event(e.conns[tok], ev.Events)
+				if c := e.conns[uint32(tok)]; c.gen == uint32(tok>>32) {
+					e.event(c, ev.Events)
+				}
 			}
 		}
 		if now := r.now(); now >= e.nextSwp {
@@ -419,6 +425,7 @@ func (e *loopEngine) connect(c *lconn) {
 	}
 	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	c.fd, c.rs, c.re, c.phase = fd, 0, 0, phaseHead
+	c.gen++
 	err = unix.Connect(fd, e.sa)
 	if err != nil && err != unix.EINPROGRESS {
 		e.fail(c, ErrConnect)
