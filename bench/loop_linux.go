@@ -60,7 +60,7 @@ type lconn struct {
 	finished   bool
 	gen        uint32 // bumped per socket: events of a closed socket are stale
 	heapIdx    int    // position in the schedule heap, -1 when not in it
-	due        int64 // open loop: intended time of next, while in the heap
+	due        int64  // open loop: intended time of next, while in the heap
 	events     uint32
 }
 
