@@ -56,7 +56,11 @@ func (m liveModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.last, m.started = m.run.Progress(), true
 		return m, tick()
 	case finishedMsg:
-		m.last, m.done = m.run.Progress(), true
+		// The final counts, with rate and percentiles of the last full
+		// second: the interval since the last tick is a sliver.
+		p := m.run.Progress()
+		p.RPS, p.P50, p.P99 = m.last.RPS, m.last.P50, m.last.P99
+		m.last, m.done = p, true
 		return m, tea.Quit
 	}
 	return m, nil
