@@ -89,6 +89,16 @@ type Observer interface {
 	Observe(r *Record)
 }
 
+// Observers fans one record out to several observers, in order.
+type Observers []Observer
+
+// Observe calls every observer.
+func (os Observers) Observe(r *Record) {
+	for _, o := range os {
+		o.Observe(r)
+	}
+}
+
 // Record describes one finished exchange for metrics and the access log. Valid only during
 // Observe.
 type Record struct {
