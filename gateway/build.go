@@ -34,7 +34,11 @@ func (t *targetIDs) id(addr string) int {
 
 // build turns a validated configuration into the immutable snapshot the loops read. It runs
 // off the hot path (start and reload); the loops see the result through one atomic pointer.
-func build(c *config.Config, ids *targetIDs, version uint64, obs proxy.Observer) (*proxy.Snapshot, error) {
+//
+// res, when not nil, gets every upstream's balancer, health checks and breakers (upstreams.go);
+// it is applied last, once nothing else can fail, since it updates state shared with the
+// snapshot in force.
+func build(c *config.Config, ids *targetIDs, res *resilience, version uint64, obs proxy.Observer) (*proxy.Snapshot, error) {
 	ups := make(map[string]*proxy.Upstream, len(c.Upstreams))
 	for _, u := range c.Upstreams {
 		pu := &proxy.Upstream{
@@ -100,6 +104,11 @@ func build(c *config.Config, ids *targetIDs, version uint64, obs proxy.Observer)
 	table, err := routing.Build(specs)
 	if err != nil {
 		return nil, fmt.Errorf("%s: routes: %w", c.File, err)
+	}
+	if res != nil {
+		if err := res.apply(c, ups); err != nil {
+			return nil, err
+		}
 	}
 	snap := &proxy.Snapshot{
 		Version: version,

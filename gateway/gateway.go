@@ -25,6 +25,7 @@ type Gateway struct {
 	d       *driver
 	srv     engine.Server
 	ids     targetIDs
+	res     resilience // lb state of the upstreams, kept across reloads (upstreams.go)
 	version atomic.Uint64
 
 	mu      sync.Mutex // serializes reloads
@@ -47,7 +48,7 @@ var Starters = map[string]func(h engine.Handler, addrs []string, o engine.Option
 // Start builds the configuration and starts listening.
 func Start(c *config.Config, o Options) (*Gateway, error) {
 	g := &Gateway{conf: c, started: time.Now(), obs: o.Observer}
-	snap, err := build(c, &g.ids, g.version.Add(1), g.obs)
+	snap, err := build(c, &g.ids, &g.res, g.version.Add(1), g.obs)
 	if err != nil {
 		return nil, err
 	}
@@ -56,6 +57,7 @@ func Start(c *config.Config, o Options) (*Gateway, error) {
 	g.d = &driver{cfg: &g.snap, proto: "http"}
 	start, ok := Starters[c.Engine]
 	if !ok {
+		g.res.close()
 		return nil, fmt.Errorf("%w: %q", engine.ErrUnknownKind, c.Engine)
 	}
 	loops := c.Loops
@@ -68,6 +70,7 @@ func Start(c *config.Config, o Options) (*Gateway, error) {
 	}
 	srv, err := start(g.d, addrs, engine.Options{Loops: loops})
 	if err != nil {
+		g.res.close()
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	g.srv = srv
@@ -109,7 +112,7 @@ func (g *Gateway) Reload(c *config.Config) error {
 	if !sameListeners(g.conf, c) {
 		return ErrListenChange
 	}
-	snap, err := build(c, &g.ids, g.version.Load()+1, g.obs)
+	snap, err := build(c, &g.ids, &g.res, g.version.Load()+1, g.obs)
 	if err != nil {
 		return err
 	}
@@ -136,6 +139,7 @@ func sameListeners(a, b *config.Config) bool {
 // Shutdown stops accepting, lets in-flight exchanges finish, closes idle connections and stops
 // the loops. Connections still busy when ctx ends are closed.
 func (g *Gateway) Shutdown(ctx context.Context) error {
+	defer g.res.close()
 	_ = g.srv.StopAccepting() // gnet cannot: new connections are then served and closed when idle
 	g.d.draining.Store(true)
 	t := time.NewTicker(20 * time.Millisecond)
