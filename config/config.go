@@ -21,6 +21,7 @@ type Config struct {
 	Upstreams       []*Upstream // upstreams, in declaration order
 	Routes          []*Route    // routes, in declaration order
 	AccessLog       AccessLog   // access_log
+	Limits          []*Limit    // limits: named rate limits, in declaration order (limits.go)
 	upstreamByName  map[string]*Upstream
 }
 
@@ -90,6 +91,9 @@ type Upstream struct {
 	CircuitBreaker   CircuitBreaker   // circuit_breaker: off unless present
 	RetryBudget      RetryBudget      // retry_budget
 	PanicThreshold   int              // panic_threshold: percent of usable targets below which all get traffic
+
+	Concurrency         Concurrency          // concurrency: in-flight cap of the upstream (all routes)
+	AdaptiveConcurrency *AdaptiveConcurrency // adaptive_concurrency: nil = off
 }
 
 // Balancers accepted by the balancer field.
@@ -150,15 +154,17 @@ type Pool struct {
 
 // Route sends matching requests to an upstream.
 type Route struct {
-	Name            string    // name: default "route-N" (N is the index in the list, from 0)
-	Match           Match     // match
-	Upstream        string    // upstream: name of an entry in upstreams
-	StripPrefix     string    // strip_prefix: removed from the path sent upstream
-	Rewrite         string    // rewrite: replaces the matched path or prefix
-	Timeout         Duration  // timeout: defaults to the upstream's response_timeout
-	MaxBody         Size      // max_body: defaults to http.max_body; 0 = unlimited
-	RequestHeaders  HeaderOps // request_headers: edits before the request goes upstream
-	ResponseHeaders HeaderOps // response_headers: edits before the response goes to the client
+	Name            string      // name: default "route-N" (N is the index in the list, from 0)
+	Match           Match       // match
+	Upstream        string      // upstream: name of an entry in upstreams
+	StripPrefix     string      // strip_prefix: removed from the path sent upstream
+	Rewrite         string      // rewrite: replaces the matched path or prefix
+	Timeout         Duration    // timeout: defaults to the upstream's response_timeout
+	MaxBody         Size        // max_body: defaults to http.max_body; 0 = unlimited
+	RequestHeaders  HeaderOps   // request_headers: edits before the request goes upstream
+	ResponseHeaders HeaderOps   // response_headers: edits before the response goes to the client
+	Limits          []string    // limits: names of top-level limits applied in order
+	Concurrency     Concurrency // concurrency: in-flight cap of the route
 }
 
 // Match is what a request must look like for a route to apply. Exactly one of

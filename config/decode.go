@@ -56,6 +56,7 @@ type configDecoder struct {
 	rejected        map[string]bool
 	upstreamsBroken bool
 	adminNode       *yaml.Node // admin.address when it was read and valid
+	limitRefs       []limitRef // routes' limit names, checked in crossCheck
 }
 
 func (d *configDecoder) root(n *yaml.Node) {
@@ -82,6 +83,7 @@ func (d *configDecoder) root(n *yaml.Node) {
 			}
 		},
 		"access_log": d.accessLog,
+		"limits":     d.limitMap,
 	})
 	if seen == nil {
 		return
@@ -458,6 +460,7 @@ func (d *configDecoder) upstream(u *Upstream, st *upstreamState, k, n *yaml.Node
 		},
 	}
 	d.resilienceDecoders(u, fd)
+	d.limitDecoders(u, fd)
 	seen := d.fields(n, path, fd)
 	if seen == nil {
 		return
@@ -620,6 +623,8 @@ func (d *configDecoder) route(r *Route, st *routeState, n *yaml.Node, path strin
 		},
 		"request_headers":  func(v *yaml.Node, p string) { d.headerOps(&r.RequestHeaders, v, p) },
 		"response_headers": func(v *yaml.Node, p string) { d.headerOps(&r.ResponseHeaders, v, p) },
+		"limits":           func(v *yaml.Node, p string) { d.routeLimits(r, v, p) },
+		"concurrency":      func(v *yaml.Node, p string) { d.concurrency(&r.Concurrency, v, p) },
 	})
 	if seen == nil {
 		return
@@ -875,6 +880,7 @@ func (d *configDecoder) accessLog(n *yaml.Node, path string) {
 // names are unique (default names included).
 func (d *configDecoder) crossCheck() {
 	c := d.c
+	d.checkLimitRefs()
 	if d.adminNode != nil && c.Admin.Address != "" {
 		for j, l := range c.Listen {
 			if l.Address != "" && socketsOverlap(c.Admin.Address, l.Address) {

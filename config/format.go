@@ -23,6 +23,9 @@ func (c *Config) Format() []byte {
 		"routes", c.formatRoutes(),
 		"access_log", mapping("path", str(c.AccessLog.Path), "format", str(c.AccessLog.Format)),
 	)
+	if len(c.Limits) > 0 {
+		add(root, "limits", c.formatLimits())
+	}
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
@@ -106,6 +109,7 @@ func (c *Config) formatUpstreams() *yaml.Node {
 			"retries", num(int64(u.Retries)),
 		)
 		formatResilience(body, u)
+		formatUpstreamLimits(body, u)
 		add(m, u.Name, body)
 	}
 	return m
@@ -156,6 +160,7 @@ func (c *Config) formatRoutes() *yaml.Node {
 		if !r.ResponseHeaders.Empty() {
 			add(route, "response_headers", headerOps(r.ResponseHeaders))
 		}
+		formatRouteLimits(route, r)
 		items = append(items, route)
 	}
 	return seq(items...)
