@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluice-gw/sluice/accesslog"
 	"github.com/sluice-gw/sluice/config"
 	"github.com/sluice-gw/sluice/engine"
 	gnetengine "github.com/sluice-gw/sluice/engine/gnet"
@@ -32,6 +33,9 @@ type Gateway struct {
 	conf    *config.Config
 	started time.Time
 	obs     proxy.Observer
+
+	accessLog   *accesslog.Log
+	stopSignals func()
 }
 
 // Options tune a Gateway beyond its configuration.
@@ -48,6 +52,15 @@ var Starters = map[string]func(h engine.Handler, addrs []string, o engine.Option
 // Start builds the configuration and starts listening.
 func Start(c *config.Config, o Options) (*Gateway, error) {
 	g := &Gateway{conf: c, started: time.Now(), obs: o.Observer}
+	if err := g.startAccessLog(c); err != nil {
+		return nil, err
+	}
+	started := false
+	defer func() {
+		if !started {
+			_ = g.closeAccessLog()
+		}
+	}()
 	snap, err := build(c, &g.ids, &g.res, g.version.Add(1), g.obs)
 	if err != nil {
 		return nil, err
@@ -74,6 +87,7 @@ func Start(c *config.Config, o Options) (*Gateway, error) {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	g.srv = srv
+	started = true
 	return g, nil
 }
 
@@ -140,6 +154,7 @@ func sameListeners(a, b *config.Config) bool {
 // the loops. Connections still busy when ctx ends are closed.
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	defer g.res.close()
+	defer g.closeAccessLog()
 	_ = g.srv.StopAccepting() // gnet cannot: new connections are then served and closed when idle
 	g.d.draining.Store(true)
 	t := time.NewTicker(20 * time.Millisecond)

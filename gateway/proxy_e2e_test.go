@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -559,6 +560,33 @@ func TestProxyCloseDelimitedResponseToSlowClientKeepsItsTail(t *testing.T) {
 		got, err := io.ReadAll(resp.Body)
 		if err != nil || !bytes.Equal(got, body) {
 			t.Fatalf("read %d of %d bytes (%v)", len(got), size, err)
+		}
+	})
+}
+
+func TestProxyAccessLogLinesMatchTraffic(t *testing.T) {
+	eachBackend(t, func(t *testing.T, engine string) {
+		up := startHTTPUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		logPath := t.TempDir() + "/access.log"
+		g, addr := startGateway(t, engine, oneUpstream("", up.Addr)+fmt.Sprintf("access_log:\n  path: %s\n  format: json\n", logPath))
+		c := dial(t, addr)
+		for i := 0; i < 5; i++ {
+			c.get(fmt.Sprintf("/n/%d", i))
+		}
+		c.send("GET /x HTTP/1.1\r\nHost: t\r\nX-Request-ID: trace-7\r\n\r\n")
+		c.read("GET")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := g.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		if len(lines) != 6 || !strings.Contains(lines[0], `"path":"/n/0"`) || !strings.Contains(lines[5], `"request_id":"trace-7"`) || !strings.Contains(lines[5], `"status":200`) {
+			t.Fatalf("%d lines:\n%s", len(lines), b)
 		}
 	})
 }

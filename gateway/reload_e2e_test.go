@@ -1,0 +1,103 @@
+package gateway
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluice-gw/sluice/config"
+)
+
+// TestReloadUnderLoadDropsNothing reloads the configuration every 100 ms, good and bad versions
+// alternating, while keep-alive clients send a steady load; not one request may fail, and every
+// good reload must be in force afterwards.
+func TestReloadUnderLoadDropsNothing(t *testing.T) {
+	const loadFor = 4 * time.Second
+	if testing.Short() {
+		t.Skip("runs for seconds")
+	}
+	eachBackend(t, func(t *testing.T, engine string) {
+		up := startHTTPUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Seen-Tag", r.Header.Get("X-Tag"))
+		}))
+		body := func(tag int) string {
+			return fmt.Sprintf(`upstreams:
+  u:
+    targets: [{address: %s}]
+routes:
+  - match: { path_prefix: / }
+    upstream: u
+    request_headers: { set: { X-Tag: "v%d" } }
+`, up.Addr, tag)
+		}
+		g, addr := startGateway(t, engine, body(0))
+		cfg0 := g.Config()
+
+		var ok, failed atomic.Int64
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := 0; i < 4; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := dial(t, addr)
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					c.send("GET /r HTTP/1.1\r\nHost: t\r\n\r\n")
+					resp, err := http.ReadResponse(c.br, nil)
+					if err != nil || resp.StatusCode != 200 {
+						failed.Add(1)
+						return
+					}
+					resp.Body.Close()
+					ok.Add(1)
+					time.Sleep(2 * time.Millisecond)
+				}
+			}()
+		}
+		deadline := time.Now().Add(loadFor)
+		good, refused, lastGood := 0, 0, 0
+		for tag := 1; time.Now().Before(deadline); tag++ {
+			time.Sleep(100 * time.Millisecond)
+			if tag%2 == 0 {
+				// A bad configuration: two identical routes are refused by the router.
+				bad, err := config.Parse("bad.yaml", []byte(fmt.Sprintf("engine: %s\nloops: 1\nlisten:\n  - address: %s\nadmin:\n  address: \"off\"\n%s", engine, cfg0.Listen[0].Address, body(tag)+"  - match: { path_prefix: / }\n    upstream: u\n")))
+				if err == nil {
+					err = g.Reload(bad)
+				}
+				if err == nil {
+					t.Fatal("a configuration with a duplicate route was accepted")
+				}
+				refused++
+				continue
+			}
+			next, err := config.Parse("next.yaml", []byte(fmt.Sprintf("engine: %s\nloops: 1\nlisten:\n  - address: %s\nadmin:\n  address: \"off\"\n%s", engine, cfg0.Listen[0].Address, body(tag))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := g.Reload(next); err != nil {
+				t.Fatalf("reload %d: %v", tag, err)
+			}
+			good++
+			lastGood = tag
+		}
+		close(stop)
+		wg.Wait()
+		if failed.Load() != 0 || ok.Load() < 100 {
+			t.Fatalf("%d requests failed, %d succeeded across %d reloads and %d refusals", failed.Load(), ok.Load(), good, refused)
+		}
+		c := dial(t, addr)
+		resp, _ := c.get("/after")
+		if want := fmt.Sprintf("v%d", lastGood); resp.Header.Get("X-Seen-Tag") != want {
+			t.Fatalf("after the reloads the upstream saw tag %q, want %q", resp.Header.Get("X-Seen-Tag"), want)
+		}
+		t.Logf("%d requests, %d good reloads, %d refused", ok.Load(), good, refused)
+	})
+}
