@@ -46,8 +46,9 @@ func (c *Config) Upstream(name string) *Upstream {
 
 // Listener is one plaintext listening socket.
 type Listener struct {
-	Name    string // name: default "listen-N" (N is the index in the list, from 0)
-	Address string // address: host:port; port 0 picks a free port
+	Name    string       // name: default "listen-N" (N is the index in the list, from 0)
+	Address string       // address: host:port; port 0 picks a free port
+	TLS     *ListenerTLS // tls: nil = plaintext (see tls.go)
 }
 
 // Admin configures the admin API (metrics, stats, reload).
@@ -76,15 +77,16 @@ type HTTP struct {
 
 // Upstream is a named group of targets and how to reach them.
 type Upstream struct {
-	Name            string   // the key under upstreams
-	Balancer        string   // balancer: one of the Balancer* constants
-	HashKey         HashKey  // hash_key: only for consistent_hash
-	Targets         []Target // targets: at least one
-	ConnectTimeout  Duration // connect_timeout: dial failure -> 502
-	ResponseTimeout Duration // response_timeout: time to first response byte -> 504
-	ReadTimeout     Duration // read_timeout: max silence while streaming the response
-	Pool            Pool     // pool
-	Retries         int      // retries: of idempotent requests on a reused connection that closed before any response byte
+	Name            string       // the key under upstreams
+	TLS             *UpstreamTLS // tls: nil = plaintext to the targets (see tls.go)
+	Balancer        string       // balancer: one of the Balancer* constants
+	HashKey         HashKey      // hash_key: only for consistent_hash
+	Targets         []Target     // targets: at least one
+	ConnectTimeout  Duration     // connect_timeout: dial failure -> 502
+	ResponseTimeout Duration     // response_timeout: time to first response byte -> 504
+	ReadTimeout     Duration     // read_timeout: max silence while streaming the response
+	Pool            Pool         // pool
+	Retries         int          // retries: of idempotent requests on a reused connection that closed before any response byte
 
 	HealthCheck      HealthCheck      // health_check: active checks; off without a path
 	OutlierDetection OutlierDetection // outlier_detection: passive ejection

@@ -140,6 +140,7 @@ func (d *configDecoder) listen(n *yaml.Node, path string) {
 				nameNodes[i] = deref(v)
 				l.Name = s
 			},
+			"tls": func(v *yaml.Node, p string) { d.listenerTLS(&l, v, p) },
 		})
 		if seen != nil && seen["address"] == nil {
 			d.errorf(it, field(p, "address"), "missing required field \"address\"")
@@ -460,6 +461,7 @@ func (d *configDecoder) upstream(u *Upstream, st *upstreamState, k, n *yaml.Node
 		},
 	}
 	d.resilienceDecoders(u, fd)
+	d.upstreamTLSDecoders(u, fd)
 	d.limitDecoders(u, fd)
 	seen := d.fields(n, path, fd)
 	if seen == nil {

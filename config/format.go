@@ -43,7 +43,11 @@ const RedactedToken = "REDACTED"
 func (c *Config) formatListen() *yaml.Node {
 	var items []*yaml.Node
 	for _, l := range c.Listen {
-		items = append(items, mapping("name", str(l.Name), "address", str(l.Address)))
+		m := mapping("name", str(l.Name), "address", str(l.Address))
+		if l.TLS != nil {
+			add(m, "tls", l.TLS.format())
+		}
+		items = append(items, m)
 	}
 	return seq(items...)
 }
@@ -109,6 +113,7 @@ func (c *Config) formatUpstreams() *yaml.Node {
 			"retries", num(int64(u.Retries)),
 		)
 		formatResilience(body, u)
+		formatUpstreamTLS(body, u)
 		formatUpstreamLimits(body, u)
 		add(m, u.Name, body)
 	}

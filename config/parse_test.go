@@ -255,7 +255,7 @@ func TestFullConfigFillsEveryField(t *testing.T) {
 	if c.Engine != "epoll" || c.Loops != 4 || c.ShutdownTimeout.Duration() != 45*time.Second {
 		t.Errorf("top level: %q %d %v", c.Engine, c.Loops, c.ShutdownTimeout)
 	}
-	wantListen := []Listener{{"public", "127.0.0.1:8080"}, {"listen-1", "[::1]:8081"}}
+	wantListen := []Listener{{Name: "public", Address: "127.0.0.1:8080"}, {Name: "listen-1", Address: "[::1]:8081"}}
 	if !reflect.DeepEqual(c.Listen, wantListen) {
 		t.Errorf("listen = %+v", c.Listen)
 	}
