@@ -69,3 +69,13 @@ type Balancer interface {
 // HashKeyFunc computes a request's consistent-hash key from the parsed request, the client
 // address and the normalized path. It must not allocate.
 type HashKeyFunc func(r *http1.Request, clientIP, path []byte) uint64
+
+// RetryPicker is an optional extension of Balancer: a balancer that implements it lets the
+// session move a failed request to another target. Retry is called when an attempt on failed
+// ended before any response byte and the request can be sent again (nothing was sent, or an
+// idempotent request without a body, RFC 9110 §9.2.2); it returns a target other than failed,
+// or nil when none is available or the retry budget is spent. The session reports the failed
+// attempt with Done before it asks, and settles the new one with Done like any other.
+type RetryPicker interface {
+	Retry(now int64, key uint64, failed *Target) *Target
+}

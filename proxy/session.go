@@ -96,6 +96,8 @@ type exchange struct {
 	upKeepAlive     bool
 	reused          bool
 	retried         bool
+	moves           int    // retries on another target (RetryPicker), bounded by Upstream.Retries
+	hashKey         uint64 // the request's balancer key, kept for retries
 	sentAt          int64
 
 	head     []byte // the upstream request head, kept until the response starts (retries)
@@ -281,6 +283,11 @@ func (s *Session) OnUpstreamReady(reused bool) {
 // or over the pool's limit.
 func (s *Session) OnUpstreamFailed(err error) {
 	if s.phase != phaseConnect {
+		return
+	}
+	// Nothing was sent: any request may go to another target. A full pool is this loop's own
+	// limit, not the target's failure.
+	if !errors.Is(err, ErrPoolFull) && s.moveTarget(OutcomeConnectFailure) {
 		return
 	}
 	switch {
@@ -504,12 +511,12 @@ func (s *Session) beginExchange(n int) {
 	}
 	up := route.Upstream
 	var t *Target
+	s.hashKey, s.moves = 0, 0
 	if up.Balancer != nil {
-		var key uint64
 		if up.HashKey != nil {
-			key = up.HashKey(r, s.clientIP, s.match.Path())
+			s.hashKey = up.HashKey(r, s.clientIP, s.match.Path())
 		}
-		t = up.Balancer.Pick(fc.Now, key)
+		t = up.Balancer.Pick(fc.Now, s.hashKey)
 	} else {
 		t = up.roundRobin()
 	}
@@ -898,7 +905,46 @@ func (s *Session) upstreamGone() {
 		s.io.UpstreamAcquire(s.target, true)
 		return
 	}
+	// The request may have reached the target, so only an idempotent one without a body (whose
+	// bytes are gone from the client buffer) is sent again, and to another target.
+	if s.method.Idempotent() && s.reqFraming == http1.FramingNone && s.moveTarget(OutcomeError) {
+		return
+	}
 	s.fail(502, "upstream closed connection")
+}
+
+// moveTarget retries the request on another target when the upstream's balancer offers one
+// (RetryPicker: a different target, within the retry budget) and Upstream.Retries allows
+// another attempt. The failed attempt is settled with the balancer first as outcome o.
+func (s *Session) moveTarget(o Outcome) bool {
+	if s.route == nil || s.target == nil {
+		return false
+	}
+	up := s.route.Upstream
+	rp, ok := up.Balancer.(RetryPicker)
+	if !ok || s.moves >= up.Retries {
+		return false
+	}
+	now := s.io.Now()
+	old := s.target
+	old.InFlight.Add(-1)
+	up.Balancer.Done(old, now, o, 0)
+	s.target = nil
+	t := rp.Retry(now, s.hashKey, old)
+	if t == nil {
+		// Nothing to move to: answer as without a retry, the failed attempt already settled.
+		s.rec.Target = old
+		return false
+	}
+	s.moves++
+	s.target = t
+	s.rec.Target = t
+	s.rec.Retried = true
+	t.InFlight.Add(1)
+	s.phase = phaseConnect
+	s.timer = timerNone
+	s.io.UpstreamAcquire(t, false)
+	return true
 }
 
 // canRetry: only an idempotent request without a body, sent on a reused keep-alive connection

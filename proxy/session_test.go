@@ -18,8 +18,9 @@ type fakeIO struct {
 	clientOut  strings.Builder
 	upIn       []byte
 	upOut      strings.Builder
-	acquires   []bool // fresh flag of each UpstreamAcquire
-	releases   []bool // reuse flag of each UpstreamRelease
+	acquires   []bool    // fresh flag of each UpstreamAcquire
+	targets    []*Target // target of each UpstreamAcquire
+	releases   []bool    // reuse flag of each UpstreamRelease
 	closedW    bool
 	closed     bool
 	clientWait bool // outbound "full"
@@ -38,12 +39,15 @@ func (f *fakeIO) ClientOutbound() int {
 	}
 	return 0
 }
-func (f *fakeIO) ClientPause(bool)                      {}
-func (f *fakeIO) ClientCloseWrite()                     { f.closedW = true }
-func (f *fakeIO) ClientClose()                          { f.closed = true }
-func (f *fakeIO) UpstreamAcquire(t *Target, fresh bool) { f.acquires = append(f.acquires, fresh) }
-func (f *fakeIO) UpstreamPeek() []byte                  { return f.upIn }
-func (f *fakeIO) UpstreamDiscard(n int)                 { f.upIn = f.upIn[n:] }
+func (f *fakeIO) ClientPause(bool)  {}
+func (f *fakeIO) ClientCloseWrite() { f.closedW = true }
+func (f *fakeIO) ClientClose()      { f.closed = true }
+func (f *fakeIO) UpstreamAcquire(t *Target, fresh bool) {
+	f.acquires = append(f.acquires, fresh)
+	f.targets = append(f.targets, t)
+}
+func (f *fakeIO) UpstreamPeek() []byte  { return f.upIn }
+func (f *fakeIO) UpstreamDiscard(n int) { f.upIn = f.upIn[n:] }
 func (f *fakeIO) UpstreamWrite(a, b []byte) error {
 	f.upOut.Write(a)
 	f.upOut.Write(b)
@@ -473,5 +477,128 @@ func TestSessionRequestID(t *testing.T) {
 	got := f.takeClientOut()
 	if !strings.HasPrefix(got, "HTTP/1.1 400") || !strings.Contains(got, "X-Request-ID: ") || strings.Contains(got, "abc-123") || strings.Contains(got, id) {
 		t.Fatalf("error answer: %q", got)
+	}
+}
+
+// movingBalancer picks targets in order and moves a failed request to the next one while its
+// budget lasts, recording every Done.
+type movingBalancer struct {
+	ts     []*Target
+	next   int
+	budget int
+	done   []string // "addr:outcome"
+	asked  []*Target
+}
+
+func (b *movingBalancer) Pick(now int64, key uint64) *Target {
+	t := b.ts[b.next%len(b.ts)]
+	b.next++
+	return t
+}
+func (b *movingBalancer) Done(t *Target, now int64, o Outcome, rtt int64) {
+	b.done = append(b.done, t.Addr+":"+string(rune('0'+o)))
+}
+func (b *movingBalancer) Retry(now int64, key uint64, failed *Target) *Target {
+	b.asked = append(b.asked, failed)
+	if b.budget == 0 {
+		return nil
+	}
+	b.budget--
+	for _, t := range b.ts {
+		if t != failed {
+			return t
+		}
+	}
+	return nil
+}
+
+func newMovingSession(t *testing.T, retries, budget int) (*Session, *fakeIO, *movingBalancer) {
+	s, f := newTestSession(t)
+	up := s.cfg.Load().Routes.Route(1).Target().(*Route).Upstream
+	up.Retries = retries
+	up.Targets = append(up.Targets, &Target{ID: 1, Addr: "127.0.0.1:2", Upstream: up})
+	b := &movingBalancer{ts: up.Targets, budget: budget}
+	up.Balancer = b
+	return s, f, b
+}
+
+func TestSessionMovesConnectFailureToAnotherTarget(t *testing.T) {
+	for _, req := range []string{
+		"GET /x HTTP/1.1\r\nHost: a\r\n\r\n",
+		// Nothing was sent, so even a POST with a body may move.
+		"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi",
+	} {
+		s, f, b := newMovingSession(t, 1, 10)
+		f.feedClient(s, req)
+		s.OnUpstreamFailed(errConnRefused)
+		if len(f.targets) != 2 || f.targets[0].Addr != "127.0.0.1:1" || f.targets[1].Addr != "127.0.0.1:2" {
+			t.Fatalf("%q: acquired %v, want 1 then 2", req, f.targets)
+		}
+		f.readyAndAnswer(t, s, false, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+		if sent := f.takeUpOut(); !strings.HasPrefix(sent, req[:4]) || (strings.HasPrefix(req, "POST") && !strings.HasSuffix(sent, "hi")) {
+			t.Fatalf("%q: upstream got %q", req, sent)
+		}
+		want := "127.0.0.1:1:1 127.0.0.1:2:0" // connect failure on 1, success on 2
+		if got := strings.Join(b.done, " "); got != want {
+			t.Fatalf("%q: Done calls %q, want %q", req, got, want)
+		}
+		for _, tg := range b.ts {
+			if tg.InFlight.Load() != 0 {
+				t.Fatalf("%s in flight %d after the exchange", tg.Addr, tg.InFlight.Load())
+			}
+		}
+	}
+}
+
+func TestSessionMovesAtMostRetriesTimes(t *testing.T) {
+	s, f, b := newMovingSession(t, 1, 10)
+	f.feedClient(s, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+	s.OnUpstreamFailed(errConnRefused)
+	s.OnUpstreamFailed(errConnRefused)
+	if got := f.takeClientOut(); !strings.HasPrefix(got, "HTTP/1.1 502 ") {
+		t.Fatalf("client got %q after two connect failures with retries 1", got)
+	}
+	if len(f.targets) != 2 || len(b.done) != 2 {
+		t.Fatalf("acquired %d, Done %v; want 2 attempts each settled once", len(f.targets), b.done)
+	}
+}
+
+func TestSessionAnswersWhenTheBudgetRefusesAMove(t *testing.T) {
+	s, f, b := newMovingSession(t, 3, 0)
+	f.feedClient(s, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+	s.OnUpstreamFailed(errConnRefused)
+	if got := f.takeClientOut(); !strings.HasPrefix(got, "HTTP/1.1 502 ") {
+		t.Fatalf("client got %q, want 502", got)
+	}
+	if len(b.asked) != 1 || len(b.done) != 1 || b.done[0] != "127.0.0.1:1:1" {
+		t.Fatalf("asked %d, Done %v; want one refused retry and the failure settled once", len(b.asked), b.done)
+	}
+	if b.ts[0].InFlight.Load() != 0 {
+		t.Fatal("in flight left counted")
+	}
+}
+
+func TestSessionMovesIdempotentRequestWhenUpstreamDiesBeforeAnswering(t *testing.T) {
+	for _, tc := range []struct {
+		req  string
+		move bool
+	}{
+		{"GET /x HTTP/1.1\r\nHost: a\r\n\r\n", true},
+		{"POST /x HTTP/1.1\r\nHost: a\r\n\r\n", false},                      // not idempotent
+		{"PUT /x HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx", false}, // body already sent
+	} {
+		s, f, _ := newMovingSession(t, 1, 10)
+		f.feedClient(s, tc.req)
+		s.OnUpstreamReady(false) // fresh connection: the stale-connection retry does not apply
+		s.OnUpstreamClosed()
+		moved := len(f.targets) == 2 && f.targets[1].Addr == "127.0.0.1:2"
+		if moved != tc.move {
+			t.Fatalf("%q: acquired %v, want moved=%v", tc.req, f.targets, tc.move)
+		}
+		if !tc.move {
+			if got := f.takeClientOut(); !strings.HasPrefix(got, "HTTP/1.1 502 ") {
+				t.Fatalf("%q: client got %q", tc.req, got)
+			}
+		}
 	}
 }
