@@ -200,4 +200,3 @@ func waitUp(b *testing.B, addr string) {
 	}
 	b.Fatalf("%s never listened", addr)
 }
-
