@@ -57,6 +57,7 @@ func build(c *config.Config, ids *targetIDs, res *resilience, version uint64, ob
 		ups[u.Name] = pu
 	}
 	specs := make([]routing.Spec, 0, len(c.Routes))
+	lim := newLimitSet(c)
 	for i, r := range c.Routes {
 		up := ups[r.Upstream]
 		if up == nil {
@@ -71,6 +72,11 @@ func build(c *config.Config, ids *targetIDs, res *resilience, version uint64, ob
 			ReqEdits:  edits(r.RequestHeaders),
 			RespEdits: edits(r.ResponseHeaders),
 		}
+		filters, err := lim.routeFilters(r)
+		if err != nil {
+			return nil, fmt.Errorf("%s: routes[%d]: %w", c.File, i, err)
+		}
+		pr.Filters = filters
 		if pr.MaxBody == 0 {
 			pr.MaxBody = -1 // the route inherited http.max_body already; 0 there means unlimited
 		}
