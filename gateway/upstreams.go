@@ -84,7 +84,10 @@ type lbBalancer struct {
 	all  []*proxy.Target
 }
 
-var _ proxy.Balancer = (*lbBalancer)(nil)
+var (
+	_ proxy.Balancer    = (*lbBalancer)(nil)
+	_ proxy.RetryPicker = (*lbBalancer)(nil)
+)
 
 // Pick chooses a target that is not draining and whose breaker lets the request through, and
 // counts the request in flight (Done releases it). The balancer already skips unhealthy,
