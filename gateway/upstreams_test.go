@@ -31,19 +31,24 @@ func newLBFixture(t *testing.T) *lbFixture {
 // and returns the built proxy.Upstream.
 func (f *lbFixture) build(extra string, targets ...string) *proxy.Upstream {
 	f.t.Helper()
+	return f.buildTB(f.t, extra, targets...)
+}
+
+func (f *lbFixture) buildTB(tb testing.TB, extra string, targets ...string) *proxy.Upstream {
+	tb.Helper()
 	yaml := "listen:\n  - address: 127.0.0.1:1\n" + oneUpstream(extra, targets...)
 	c, err := config.Parse("t.yaml", []byte(yaml))
 	if err != nil {
-		f.t.Fatalf("config: %v\n%s", err, yaml)
+		tb.Fatalf("config: %v\n%s", err, yaml)
 	}
 	f.v++
 	snap, err := build(c, &f.ids, &f.res, f.v, nil)
 	if err != nil {
-		f.t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ups := upstreamsOf(snap)
 	if len(ups) != 1 || ups[0].Balancer == nil {
-		f.t.Fatalf("upstreams %v, balancer missing", ups)
+		tb.Fatalf("upstreams %v, balancer missing", ups)
 	}
 	return ups[0]
 }
