@@ -133,11 +133,29 @@ func (c *Client) Stream(ctx context.Context, idle time.Duration, fn func(Frame))
 			}
 		}
 	}()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), maxFrame)
+	err = ReadFrames(resp.Body, func(f Frame) {
+		select {
+		case beat <- struct{}{}:
+		default:
+		}
+		fn(f)
+	})
+	if err != nil && ctx.Err() != nil && !errors.Is(ctx.Err(), context.Canceled) {
+		return ctx.Err()
+	}
+	return err
+}
+
+// ReadFrames parses a server-sent event stream of frames (WHATWG HTML, "Server-sent events":
+// "data:" lines joined by newlines, dispatched at a blank line; other fields and comments are
+// ignored) and calls fn with each. It returns ErrStreamEnded at the end of r. A line longer
+// than 8 MiB or a frame that is not JSON is an error.
+func ReadFrames(r io.Reader, fn func(Frame)) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxFrame)
 	var data bytes.Buffer
 	for sc.Scan() {
-		line := sc.Bytes()
+		line := bytes.TrimSuffix(sc.Bytes(), []byte("\r"))
 		switch {
 		case len(line) == 0:
 			if data.Len() > 0 {
@@ -146,23 +164,20 @@ func (c *Client) Stream(ctx context.Context, idle time.Duration, fn func(Frame))
 					return fmt.Errorf("admin: bad frame: %w", err)
 				}
 				data.Reset()
-				select {
-				case beat <- struct{}{}:
-				default:
-				}
 				fn(f)
 			}
 		case bytes.HasPrefix(line, []byte("data:")):
 			if data.Len() > 0 {
 				data.WriteByte('\n')
 			}
-			data.Write(bytes.TrimPrefix(bytes.TrimPrefix(line, []byte("data:")), []byte(" ")))
+			if data.Len()+len(line) > maxFrame {
+				return errors.New("admin: frame too large")
+			}
+			v := line[len("data:"):]
+			data.Write(bytes.TrimPrefix(v, []byte(" ")))
 		}
 	}
 	if err := sc.Err(); err != nil {
-		if ctx.Err() != nil && ctx.Err() != context.Canceled {
-			return ctx.Err()
-		}
 		return err
 	}
 	return ErrStreamEnded
