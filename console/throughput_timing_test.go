@@ -6,8 +6,11 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -199,4 +202,105 @@ func waitUp(b *testing.B, addr string) {
 		}
 	}
 	b.Fatalf("%s never listened", addr)
+}
+
+// TestConsoleAttachedThroughputTiming alternates one-second rounds of load on one gateway
+// (metrics and admin API on) without and with a console attached, and logs the paired
+// ratios: pairing the rounds cancels most of the noise of a shared machine. It only reports;
+// run it with SLUICE_TIMING=1 go test -run ConsoleAttached -v ./console/.
+func TestConsoleAttachedThroughputTiming(t *testing.T) {
+	if os.Getenv("SLUICE_TIMING") == "" {
+		t.Skip("timing report: set SLUICE_TIMING=1")
+	}
+	upLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("hello, world") }}
+	go up.Serve(upLn)
+	defer up.Shutdown()
+	listen := freeAddr(t)
+	cfg, err := config.Parse("timing.yaml", []byte(fmt.Sprintf("engine: gnet\nloops: 1\nlisten:\n  - address: %s\nadmin:\n  address: \"off\"\nupstreams:\n  u:\n    targets:\n      - address: %s\nroutes:\n  - match: { path_prefix: / }\n    upstream: u\n", listen, upLn.Addr())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g *gateway.Gateway
+	m := metrics.New(metrics.Options{Connections: func() int64 { return g.Connections() }, Version: func() uint64 { return g.Version() }})
+	g, err = gateway.Start(cfg, gateway.Options{Observer: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		g.Shutdown(ctx)
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go m.Run(ctx)
+	srv, err := admin.Listen(admin.Options{Address: "127.0.0.1:0", Gateway: g, Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if c, err := net.Dial("tcp", listen); err == nil {
+			c.Close()
+			break
+		}
+	}
+	const clients = 8
+	conns := make([]net.Conn, clients)
+	readers := make([]*bufio.Reader, clients)
+	for i := range conns {
+		c, err := net.Dial("tcp", listen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns[i], readers[i] = c, bufio.NewReader(c)
+	}
+	round := func(d time.Duration) float64 {
+		var total atomic.Int64
+		var wg sync.WaitGroup
+		end := time.Now().Add(d)
+		start := time.Now()
+		for i := range conns {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(end) {
+					if err := roundTrip(conns[i], readers[i]); err != nil {
+						t.Error(err)
+						return
+					}
+					total.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		return float64(total.Load()) / time.Since(start).Seconds()
+	}
+	round(500 * time.Millisecond) // warm-up
+	var ratios []float64
+	for i := 0; i < 6; i++ {
+		bare := round(time.Second)
+		cctx, stop := context.WithCancel(ctx)
+		model := tea.Model(console.New(console.Options{Admin: srv.Addr().String()}))
+		model, _ = model.Update(tea.WindowSizeMsg{Width: 140, Height: 40})
+		var mu sync.Mutex
+		go console.Feed(cctx, admin.NewClient(srv.Addr().String(), ""), func(msg tea.Msg) {
+			mu.Lock()
+			defer mu.Unlock()
+			model, _ = model.Update(msg)
+			_ = model.View()
+		})
+		time.Sleep(200 * time.Millisecond) // attached: the first frame is in
+		with := round(time.Second)
+		stop()
+		ratios = append(ratios, with/bare)
+		t.Logf("round %d: without console %.0f req/s, with console %.0f req/s, ratio %.3f", i, bare, with, with/bare)
+	}
+	sort.Float64s(ratios)
+	t.Logf("median ratio with/without console: %.3f (min %.3f, max %.3f)", (ratios[2]+ratios[3])/2, ratios[0], ratios[5])
 }
