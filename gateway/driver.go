@@ -250,6 +250,10 @@ func (cc *clientConn) UpstreamRelease(reuse bool) {
 }
 
 func (cc *clientConn) UpstreamAcquire(t *proxy.Target, fresh bool) {
+	if t.Upstream.TLS != nil {
+		cc.s.OnUpstreamFailed(errUpstreamNeedsTLS) // 502: only the stream driver speaks TLS
+		return
+	}
 	ls := cc.ls
 	p := ls.pool(t)
 	cc.acq++

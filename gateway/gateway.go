@@ -25,6 +25,7 @@ type Gateway struct {
 	snap    atomic.Pointer[proxy.Snapshot]
 	d       *driver
 	srv     engine.Server
+	tls     *tlsListeners // listeners with a tls section (tls.go); nil when none
 	ids     targetIDs
 	res     resilience // lb state of the upstreams, kept across reloads (upstreams.go)
 	version atomic.Uint64
@@ -62,6 +63,9 @@ func Start(c *config.Config, o Options) (*Gateway, error) {
 		}
 	}()
 	snap, err := build(c, &g.ids, &g.res, g.version.Add(1), g.obs)
+	if err == nil {
+		err = upstreamTLS(c, snap)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -77,16 +81,17 @@ func Start(c *config.Config, o Options) (*Gateway, error) {
 	if loops <= 0 {
 		loops = runtime.NumCPU()
 	}
-	addrs := make([]string, len(c.Listen))
-	for i, l := range c.Listen {
-		addrs[i] = l.Address
-	}
-	srv, err := start(g.d, addrs, engine.Options{Loops: loops})
+	srv, err := start(g.d, plainAddrs(c), engine.Options{Loops: loops})
 	if err != nil {
 		g.res.close()
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	g.srv = srv
+	if err := g.startTLS(c); err != nil {
+		_ = srv.Stop()
+		g.res.close()
+		return nil, err
+	}
 	started = true
 	return g, nil
 }
@@ -105,10 +110,10 @@ func (g *Gateway) Version() uint64 { return g.snap.Load().Version }
 func (g *Gateway) Started() time.Time { return g.started }
 
 // Connections is the number of open client connections.
-func (g *Gateway) Connections() int64 { return g.d.conns.Load() }
+func (g *Gateway) Connections() int64 { return g.d.conns.Load() + g.tls.conns() }
 
 // Addrs are the listeners' addresses.
-func (g *Gateway) Addrs() []net.Addr { return g.srv.Addrs() }
+func (g *Gateway) Addrs() []net.Addr { return g.listenAddrs() }
 
 // Snapshot is the configuration snapshot the loops use now.
 func (g *Gateway) Snapshot() *proxy.Snapshot { return g.snap.Load() }
@@ -127,6 +132,12 @@ func (g *Gateway) Reload(c *config.Config) error {
 		return ErrListenChange
 	}
 	snap, err := build(c, &g.ids, &g.res, g.version.Load()+1, g.obs)
+	if err == nil {
+		err = upstreamTLS(c, snap)
+	}
+	if err == nil {
+		err = g.reloadTLS(c)
+	}
 	if err != nil {
 		return err
 	}
@@ -143,7 +154,7 @@ func sameListeners(a, b *config.Config) bool {
 		return false
 	}
 	for i := range a.Listen {
-		if a.Listen[i].Address != b.Listen[i].Address {
+		if a.Listen[i].Address != b.Listen[i].Address || (a.Listen[i].TLS == nil) != (b.Listen[i].TLS == nil) {
 			return false
 		}
 	}
@@ -156,13 +167,15 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	defer g.res.close()
 	defer g.closeAccessLog()
 	_ = g.srv.StopAccepting() // gnet cannot: new connections are then served and closed when idle
+	g.tls.stopAccepting()
+	defer g.tls.close()
 	g.d.draining.Store(true)
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
-	for g.d.conns.Load() > 0 {
+	for g.Connections() > 0 {
 		select {
 		case <-ctx.Done():
-			return errors.Join(fmt.Errorf("gateway: %d connections still open at the shutdown deadline", g.d.conns.Load()), g.srv.Stop())
+			return errors.Join(fmt.Errorf("gateway: %d connections still open at the shutdown deadline", g.Connections()), g.srv.Stop())
 		case <-t.C:
 		}
 	}

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"net/netip"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,9 @@ type Upstream struct {
 	Balancer Balancer
 	// HashKey computes the key for hashing balancers; nil means 0.
 	HashKey HashKeyFunc
+	// TLS, when set, is how the targets are dialed (the goroutine driver of TLS listeners
+	// speaks it; the event loops cannot and answer 502). ServerName "" means the target's host.
+	TLS *tls.Config
 
 	rr atomic.Uint32
 }

@@ -57,6 +57,8 @@ type Session struct {
 	peer     netip.Addr
 	clientIP []byte
 	proto    []byte
+	// connFields go upstream with every request of this connection (conn_fields.go).
+	connFields []http1.Field
 
 	phase        phase
 	timer        timerKind
@@ -112,6 +114,7 @@ type exchange struct {
 	admitted int // filters of route that let the request through (OnDone owed)
 	reqID    []byte
 	idField  [1]http1.Field
+	joined   []http1.Field // connFields then this request's extra fields (conn_fields.go)
 	errExtra []byte
 }
 
@@ -550,6 +553,7 @@ func (s *Session) beginExchange(n int) {
 	if s.idField[0].Value != nil {
 		o.ExtraFields = s.idField[:]
 	}
+	o.ExtraFields = s.withConnFields(o.ExtraFields)
 	s.head = http1.AppendRequestHead(s.head[:0], r, o)
 	fc.Req = nil
 	s.rec.BytesIn = int64(n)

@@ -132,6 +132,9 @@ func TestHandshakeSpeaksTLS12And13WithALPN(t *testing.T) {
 		if cs.Version != v || cs.NegotiatedProtocol != "http/1.1" {
 			t.Errorf("%s: got version %s, ALPN %q", tls.VersionName(v), tls.VersionName(cs.Version), cs.NegotiatedProtocol)
 		}
+		if cs.CurveID != tls.X25519 {
+			t.Errorf("%s: key exchange %v, want X25519 (the client also offers the ML-KEM hybrid)", tls.VersionName(v), cs.CurveID)
+		}
 		if got := roundTrip(t, conn, "hi"); got != "subject= hi" {
 			t.Errorf("echo: %q", got)
 		}

@@ -1,0 +1,232 @@
+package gateway
+
+import (
+	"crypto/tls"
+	"fmt"
+	"log"
+	"net"
+
+	"github.com/sluice-gw/sluice/config"
+	"github.com/sluice-gw/sluice/http1"
+	"github.com/sluice-gw/sluice/proxy"
+	tlsterm "github.com/sluice-gw/sluice/tls"
+)
+
+// TLS listeners: each accepts on its own goroutine, handshakes on the connection's goroutine
+// (never on an event loop) and hands the connection to the stream driver, which runs the same
+// proxy.Session as the loops.
+
+// clientSubjectField carries the verified client certificate's subject upstream. It is set on
+// every request of a TLS listener with client_auth (empty when none was verified), so a client
+// can never supply its own.
+var clientSubjectField = []byte("X-Client-Cert-Subject")
+
+type tlsListeners struct {
+	d  *streamDriver
+	ls []*tlsListener
+}
+
+type tlsListener struct {
+	index int // in config.Listen
+	ln    net.Listener
+	term  *tlsterm.Terminator
+	auth  bool
+	done  chan struct{}
+}
+
+// TLSLogf receives certificate reload and OCSP problems; the default is the standard logger.
+var TLSLogf = log.Printf
+
+// tlsOptions maps a listener's configuration onto the terminator's.
+func tlsOptions(l *config.ListenerTLS) (tlsterm.Options, error) {
+	o := tlsterm.Options{
+		ClientCA:         l.ClientCA,
+		HandshakeTimeout: l.HandshakeTimeout.Duration(),
+		TicketRotation:   l.TicketRotation.Duration(),
+		Logf:             TLSLogf,
+	}
+	for _, c := range l.Certs {
+		o.Certs = append(o.Certs, tlsterm.CertFiles{Cert: c.Cert, Key: c.Key})
+	}
+	var err error
+	if o.ClientAuth, err = tlsterm.ParseClientAuth(l.ClientAuth); err != nil {
+		return o, err
+	}
+	switch l.MinVersion {
+	case "", "1.2":
+		o.MinVersion = tls.VersionTLS12
+	case "1.3":
+		o.MinVersion = tls.VersionTLS13
+	default:
+		return o, fmt.Errorf("%w (got %q)", tlsterm.ErrMinVersion, l.MinVersion)
+	}
+	return o, nil
+}
+
+// startTLS opens the TLS listeners of c; on error none stays open.
+func (g *Gateway) startTLS(c *config.Config) (err error) {
+	t := &tlsListeners{d: newStreamDriver(&g.snap)}
+	defer func() {
+		if err != nil {
+			t.stopAccepting()
+			t.close()
+		}
+	}()
+	for i, l := range c.Listen {
+		if l.TLS == nil {
+			continue
+		}
+		o, err := tlsOptions(l.TLS)
+		if err != nil {
+			return fmt.Errorf("%s: listen[%d].tls: %w", c.File, i, err)
+		}
+		term, err := tlsterm.New(o)
+		if err != nil {
+			return fmt.Errorf("%s: listen[%d].tls: %w", c.File, i, err)
+		}
+		ln, err := net.Listen("tcp", l.Address)
+		if err != nil {
+			term.Close()
+			return fmt.Errorf("listen: %w", err)
+		}
+		tl := &tlsListener{index: i, ln: ln, term: term, auth: o.ClientAuth != tlsterm.ClientAuthNone, done: make(chan struct{})}
+		t.ls = append(t.ls, tl)
+		go tl.serve(t.d)
+	}
+	g.tls = t
+	return nil
+}
+
+func (tl *tlsListener) serve(d *streamDriver) {
+	defer close(tl.done)
+	_ = tl.term.Serve(tl.ln, func(c *tls.Conn) {
+		var fields []http1.Field
+		if tl.auth {
+			cs := c.ConnectionState()
+			fields = []http1.Field{{Name: clientSubjectField, Value: headerSafe(tlsterm.ClientSubject(&cs))}}
+		}
+		d.serve(c, fields)
+	}, nil)
+}
+
+// headerSafe replaces bytes a header field value cannot carry (RFC 9110 5.5): a subject may
+// hold any UTF-8, including control characters.
+func headerSafe(s string) []byte {
+	b := []byte(s)
+	for i, c := range b {
+		if c < 0x20 && c != '\t' || c == 0x7f {
+			b[i] = '?'
+		}
+	}
+	return b
+}
+
+// reloadTLS re-reads every TLS listener's files: all are checked first, so a broken one
+// refuses the whole reload and every listener keeps its certificates.
+func (g *Gateway) reloadTLS(c *config.Config) error {
+	if g.tls == nil {
+		return nil
+	}
+	opts := make([]tlsterm.Options, len(g.tls.ls))
+	for k, tl := range g.tls.ls {
+		o, err := tlsOptions(c.Listen[tl.index].TLS)
+		if err == nil {
+			err = tlsterm.Check(o)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: listen[%d].tls: %w", c.File, tl.index, err)
+		}
+		opts[k] = o
+	}
+	for k, tl := range g.tls.ls {
+		if err := tl.term.Reload(opts[k]); err != nil {
+			return fmt.Errorf("%s: listen[%d].tls: %w", c.File, tl.index, err)
+		}
+	}
+	return nil
+}
+
+func (t *tlsListeners) stopAccepting() {
+	if t == nil {
+		return
+	}
+	t.d.draining.Store(true)
+	for _, tl := range t.ls {
+		_ = tl.ln.Close()
+		<-tl.done
+	}
+}
+
+func (t *tlsListeners) conns() int64 {
+	if t == nil {
+		return 0
+	}
+	return t.d.n.Load()
+}
+
+func (t *tlsListeners) close() {
+	if t == nil {
+		return
+	}
+	for _, tl := range t.ls {
+		_ = tl.ln.Close()
+		tl.term.Close()
+	}
+	t.d.close()
+}
+
+// plainAddrs are the addresses of the listeners the event loops serve.
+func plainAddrs(c *config.Config) []string {
+	var addrs []string
+	for _, l := range c.Listen {
+		if l.TLS == nil {
+			addrs = append(addrs, l.Address)
+		}
+	}
+	return addrs
+}
+
+// listenAddrs gives every listener's address in configuration order.
+func (g *Gateway) listenAddrs() []net.Addr {
+	plain := g.srv.Addrs()
+	conf := g.Config()
+	out := make([]net.Addr, 0, len(conf.Listen))
+	k := 0
+	for i, l := range conf.Listen {
+		if l.TLS == nil {
+			if k < len(plain) {
+				out = append(out, plain[k])
+			}
+			k++
+			continue
+		}
+		for _, tl := range g.tls.ls {
+			if tl.index == i {
+				out = append(out, tl.ln.Addr())
+			}
+		}
+	}
+	return out
+}
+
+// upstreamTLS builds the client TLS configuration of every upstream with a tls section.
+func upstreamTLS(c *config.Config, snap *proxy.Snapshot) error {
+	for _, u := range upstreamsOf(snap) {
+		cu := c.Upstream(u.Name)
+		if cu == nil || cu.TLS == nil {
+			continue
+		}
+		tc, err := tlsterm.ClientConfig(tlsterm.UpstreamOptions{
+			ServerName:         cu.TLS.ServerName,
+			CA:                 cu.TLS.CA,
+			ClientCert:         cu.TLS.ClientCert,
+			ClientKey:          cu.TLS.ClientKey,
+			InsecureSkipVerify: cu.TLS.InsecureSkipVerify,
+		})
+		if err != nil {
+			return fmt.Errorf("%s: upstreams.%s.tls: %w", c.File, u.Name, err)
+		}
+		u.TLS = tc
+	}
+	return nil
+}
