@@ -1,14 +1,26 @@
 package gateway
 
 import (
-	"fmt"
-
 	"github.com/sluice-gw/sluice/config"
 	"github.com/sluice-gw/sluice/limits"
 	"github.com/sluice-gw/sluice/policy"
+	"github.com/sluice-gw/sluice/policy/redis"
 	"github.com/sluice-gw/sluice/proxy"
 )
 
+// newRedisLimit builds a cluster-wide limit. Each snapshot gets its own
+// client; the one a reload replaces is closed when the snapshot is freed
+// (redis.Limit's cleanup), so a reload never blocks on Redis.
 func newRedisLimit(l *config.Limit, ws []*limits.Policy, key policy.Key) (proxy.Filter, error) {
-	return nil, fmt.Errorf("redis limits are not wired yet")
+	r := l.Redis
+	return redis.New(redis.Config{
+		Name:     l.Name,
+		Windows:  ws,
+		Key:      key,
+		Address:  r.Address,
+		Lease:    int64(r.Lease),
+		FailOpen: r.OnError == config.RedisFailOpen,
+		Timeout:  r.Timeout.Duration(),
+		MaxKeys:  l.MaxKeys,
+	})
 }
