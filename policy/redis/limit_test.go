@@ -23,7 +23,7 @@ func ctxFor(key string) *proxy.FilterContext {
 	return &proxy.FilterContext{Req: r, Peer: p, ClientIP: p.AppendTo(nil)}
 }
 
-func newLimit(t *testing.T, addr, name, rate string, burst, lease int64, failOpen bool) *Limit {
+func newLimit(t testing.TB, addr, name, rate string, burst, lease int64, failOpen bool) *Limit {
 	t.Helper()
 	p, err := limits.ParsePolicy(name, rate, burst)
 	if err != nil {
@@ -182,3 +182,9 @@ func TestNewRejectsLeaseAboveBurstAndSubMicrosecondRates(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconvItoa(n) }
+
+func newLimitB(b *testing.B, addr string) *Limit {
+	l := newLimit(b, addr, "bench", "1000000/s", 1000000, 10000, false)
+	waitFor(b, "redis up", func() bool { return l.Stats().Up })
+	return l
+}
