@@ -37,7 +37,7 @@ func BenchmarkRateLimitOnRequestManyKeys(b *testing.B) {
 	const keys = 1 << 20
 	cs := make([]*proxy.FilterContext, 256)
 	for i := range cs {
-		cs[i] = request(b, "GET / HTTP/1.1\nHost: h\nX-Api-Key: k"+strconv.Itoa(1000000+i)[1:]+"\n", "127.0.0.1", nil)
+		cs[i] = request(b, "GET / HTTP/1.1\nHost: h\nX-Api-Key: k"+strconv.Itoa(1000000 + i)[1:]+"\n", "127.0.0.1", nil)
 		cs[i].Scratch = make([]byte, 0, 256)
 		cs[i].RespFields = make([]byte, 0, 256)
 	}
