@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluice-gw/sluice/gateway"
+	"github.com/sluice-gw/sluice/metrics"
 )
 
 func TestMetricsCountKnownTraffic(t *testing.T) {
@@ -191,14 +194,15 @@ func TestStatsDescribeRoutesAndUpstreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Instance != "test" || st.ConfigVersion != 1 || st.Requests != 13 || len(st.Routes) != 2 || len(st.Upstreams) != 2 {
+	if st.Instance != "test" || st.ConfigVersion != 1 || st.Requests != 13 || len(st.Routes) != 3 || len(st.Upstreams) != 3 {
 		t.Fatalf("%+v", st)
 	}
 	if r := st.Routes[0]; r.Name != "api" || r.Match != "/api/" || r.Upstream != "api" || r.Requests != 10 || r.RPS <= 0 {
 		t.Fatalf("route %+v", r)
 	}
 	flaky := st.Upstreams[1].Targets[0]
-	if st.Upstreams[1].Name != "flaky" || flaky.Addr != b.dead || flaky.State != StateFailing || flaky.Errors != 3 {
+	// Three connect failures in a row: the metrics see it failing, outlier detection ejects it.
+	if st.Upstreams[1].Name != "flaky" || flaky.Addr != b.dead || !flaky.Failing || flaky.State != StateEjected || !flaky.Ejected || flaky.TimesEjected != 1 || flaky.EjectedForMs <= 0 || flaky.Errors != 3 {
 		t.Fatalf("flaky target %+v", flaky)
 	}
 	api := st.Upstreams[0].Targets[0]
@@ -206,7 +210,7 @@ func TestStatsDescribeRoutesAndUpstreams(t *testing.T) {
 		t.Fatalf("api target %+v", api)
 	}
 	ups, err := c.Upstreams(context.Background())
-	if err != nil || len(ups) != 2 {
+	if err != nil || len(ups) != 3 {
 		t.Fatalf("%v %v", ups, err)
 	}
 	if _, err := c.TargetAction(context.Background(), "flaky", b.dead, "reset"); err != nil {
@@ -214,12 +218,20 @@ func TestStatsDescribeRoutesAndUpstreams(t *testing.T) {
 	}
 	b.m.Tick(time.Now())
 	st, _ = c.Stats(context.Background())
-	if st.Upstreams[1].Targets[0].State != StateUp {
-		t.Fatalf("reset did not clear the failing state: %+v", st.Upstreams[1].Targets[0])
+	if tg := st.Upstreams[1].Targets[0]; tg.Failing || tg.Consecutive != 0 {
+		t.Fatalf("reset did not clear the failing state: %+v", tg)
 	}
+	eventually(t, "an ejection event", func() (bool, string) {
+		for _, e := range b.m.Events(0, 0) {
+			if e.Kind == metrics.EventEject && e.Subject == "flaky/"+b.dead && strings.Contains(e.Detail, "ejected by outlier detection") {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%+v", b.m.Events(0, 0))
+	})
 	_, body := b.call(t, "GET", "/api/v1/limits", "")
 	var lim Limits
-	if err := json.Unmarshal([]byte(body), &lim); err != nil || len(lim.Routes) != 2 {
+	if err := json.Unmarshal([]byte(body), &lim); err != nil || len(lim.Routes) != 3 {
 		t.Fatalf("limits %s", body)
 	}
 }
@@ -288,4 +300,44 @@ func TestStreamEndsWhenTheServerCloses(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("stream did not end")
 	}
+}
+
+func TestBreakerStateCountdownAndEvents(t *testing.T) {
+	b := newBed(t, "")
+	b.get(t, "/errs/x", 12) // 500s: the breaker (min 5 results, 50%) opens, then refuses
+	var bal []gateway.TargetBalance
+	eventually(t, "the breaker open", func() (bool, string) {
+		bal = b.g.Balance("errs")
+		return len(bal) == 1 && bal[0].Breaker == "open", fmt.Sprintf("%+v", bal)
+	})
+	if bal[0].BreakerOpenFor <= 0 || bal[0].BreakerOpenFor > 10*time.Second {
+		t.Fatalf("open for %v", bal[0].BreakerOpenFor)
+	}
+	b.m.Tick(time.Now())
+	st, err := NewClient(b.admin, "").Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := st.Upstreams[2].Targets[0]
+	if tg.State != StateOpen || tg.Breaker != "open" || tg.BreakerOpenForMs <= 0 {
+		t.Fatalf("%+v", tg)
+	}
+	_, body := b.call(t, "GET", "/metrics", "")
+	if v, _ := seriesValue(body, fmt.Sprintf(`sluice_upstream_breaker_state{upstream="errs",target=%q}`, b.good)); v != "1" {
+		t.Fatalf("breaker gauge %q", v)
+	}
+	if _, ok := seriesValue(body, fmt.Sprintf(`sluice_upstream_breaker_state{upstream="api",target=%q}`, b.good)); ok {
+		t.Fatal("a breaker gauge for an upstream without a breaker")
+	}
+	if v, _ := seriesValue(body, `sluice_responses_total{route="errs",class="5xx"}`); v != "12" {
+		t.Fatalf("5xx of errs %q", v)
+	}
+	eventually(t, "a breaker event", func() (bool, string) {
+		for _, e := range b.m.Events(0, 0) {
+			if e.Kind == metrics.EventBreaker && e.Subject == b.good && e.Detail == "closed → open" && e.Level == metrics.LevelError {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%+v", b.m.Events(0, 0))
+	})
 }

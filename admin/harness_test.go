@@ -50,6 +50,7 @@ func upstream(t testing.TB) string {
 	mux.HandleFunc("/api/ok", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 	mux.HandleFunc("/api/missing", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
 	mux.HandleFunc("/api/broken", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) })
+	mux.HandleFunc("/errs/", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) })
 	srv := &http.Server{Handler: mux}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
@@ -71,6 +72,16 @@ upstreams:
     connect_timeout: 200ms
     targets:
       - address: %s
+  errs:
+    outlier_detection:
+      consecutive_5xx: 0
+      consecutive_connect_failures: 0
+    circuit_breaker:
+      min_requests: 5
+      failure_percent: 50
+      open_duration: 10s
+    targets:
+      - address: %s
 routes:
   - name: api
     match: { path_prefix: /api/ }
@@ -78,7 +89,10 @@ routes:
   - name: flaky
     match: { path_prefix: /flaky/ }
     upstream: flaky
-`, listen, good, dead)
+  - name: errs
+    match: { path_prefix: /errs/ }
+    upstream: errs
+`, listen, good, dead, good)
 }
 
 func newBed(t testing.TB, token string) *bed {

@@ -79,6 +79,7 @@ func Listen(o Options) (*Server, error) {
 	s.ctx, s.end = context.WithCancel(context.Background())
 	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }()
+	go watch(s.ctx, o.Gateway, o.Metrics)
 	return s, nil
 }
 
@@ -140,6 +141,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	s.o.Metrics.WritePrometheus(w)
+	vm.WriteProcessMetrics(w) // go_* and process_*: memory, GC, CPU, open files
 	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 	defer cancel()
 	pools, err := s.o.Gateway.PoolSizes(ctx)
@@ -157,7 +159,24 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 			vm.WriteGaugeUint64(w, "sluice_upstream_pool_open"+l, uint64(p.Open))
 			vm.WriteGaugeUint64(w, "sluice_upstream_pool_idle"+l, uint64(p.Idle))
 		}
+		for _, b := range s.o.Gateway.Balance(u.Name) {
+			l := fmt.Sprintf("{upstream=%q,target=%q}", u.Name, b.Addr)
+			vm.WriteGaugeUint64(w, "sluice_upstream_health_check_up"+l, boolGauge(b.Healthy))
+			vm.WriteGaugeUint64(w, "sluice_upstream_ejected"+l, boolGauge(b.Ejected))
+			vm.WriteGaugeUint64(w, "sluice_upstream_times_ejected"+l, uint64(b.TimesEjected)) // decays: not a counter
+			if b.Breaker != "" {
+				// 0 closed, 1 open, 2 half-open (lb.BreakerState's order)
+				vm.WriteGaugeUint64(w, "sluice_upstream_breaker_state"+l, map[string]uint64{"closed": 0, "open": 1, "half-open": 2}[b.Breaker])
+			}
+		}
 	}
+}
+
+func boolGauge(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // stats builds the JSON snapshot from the newest aggregate.
@@ -186,8 +205,8 @@ func (s *Server) stats(ctx context.Context) Stats {
 	return out
 }
 
-// live overlays what can be read now on the per-second aggregate: an operator who drains a
-// target sees it at once, not at the next second.
+// live overlays what can be read now on the per-second aggregate: the balancer's state, and
+// the drain flag, so that an operator who drains a target sees it at once.
 func live(st *Stats, g *gateway.Gateway) {
 	targets := map[string]*proxy.Target{}
 	for _, u := range g.Upstreams() {
@@ -199,24 +218,44 @@ func live(st *Stats, g *gateway.Gateway) {
 	st.Connections = g.Connections()
 	for i := range st.Upstreams {
 		u := &st.Upstreams[i]
+		bal := map[string]gateway.TargetBalance{}
+		for _, b := range g.Balance(u.Name) {
+			bal[b.Addr] = b
+		}
 		for j := range u.Targets {
 			ts := &u.Targets[j]
-			t := targets[u.Name+"/"+ts.Addr]
-			if t == nil {
-				continue
+			ts.Healthy = true
+			if t := targets[u.Name+"/"+ts.Addr]; t != nil {
+				ts.Draining = t.Draining.Load()
+				ts.InFlight = t.InFlight.Load()
 			}
-			ts.Draining = t.Draining.Load()
-			ts.InFlight = t.InFlight.Load()
-			switch {
-			case ts.Draining:
-				ts.State = StateDraining
-			case ts.Failing:
-				ts.State = StateFailing
-			default:
-				ts.State = StateUp
+			if b, ok := bal[ts.Addr]; ok {
+				ts.Healthy, ts.Ejected, ts.TimesEjected = b.Healthy, b.Ejected, b.TimesEjected
+				ts.EjectedForMs = ms(b.EjectedFor)
+				ts.Breaker, ts.BreakerOpenForMs = b.Breaker, ms(b.BreakerOpenFor)
 			}
+			ts.State = stateOf(ts)
 		}
 	}
+}
+
+// stateOf names the most important condition of a target.
+func stateOf(t *TargetStats) string {
+	switch {
+	case t.Draining:
+		return StateDraining
+	case t.Breaker == "open":
+		return StateOpen
+	case t.Ejected:
+		return StateEjected
+	case !t.Healthy:
+		return StateDown
+	case t.Breaker == "half-open":
+		return StateHalfOpen
+	case t.Failing:
+		return StateFailing
+	}
+	return StateUp
 }
 
 func matchesOf(snap *proxy.Snapshot) map[string]string {

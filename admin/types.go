@@ -60,16 +60,18 @@ type UpstreamStats struct {
 	Targets []TargetStats `json:"targets"`
 }
 
-// Target states.
+// Target states, the most important first: a target shows the first that applies.
 const (
+	StateDraining = "draining"  // an operator drained it
+	StateOpen     = "open"      // its circuit breaker refuses requests
+	StateEjected  = "ejected"   // outlier detection took it out
+	StateDown     = "down"      // active health checks fail
+	StateHalfOpen = "half-open" // its breaker lets probe requests through
+	StateFailing  = "failing"   // consecutive answers the gateway had to make for it (metrics)
 	StateUp       = "up"
-	StateFailing  = "failing"
-	StateDraining = "draining"
 )
 
-// TargetStats is one upstream target. State is the passive health seen by the metrics:
-// "failing" after consecutive answers the gateway had to make for it, "draining" when an
-// operator drained it.
+// TargetStats is one upstream target: the metrics' counts and the balancer's state.
 type TargetStats struct {
 	Addr        string  `json:"addr"`
 	Weight      int     `json:"weight"`
@@ -88,6 +90,15 @@ type TargetStats struct {
 	Trips       uint64  `json:"trips"` // times it turned failing
 	PoolOpen    int     `json:"pool_open"`
 	PoolIdle    int     `json:"pool_idle"`
+
+	Healthy      bool    `json:"healthy"` // active health checks; true without them
+	Ejected      bool    `json:"ejected"`
+	EjectedForMs float64 `json:"ejected_for_ms,omitempty"` // what remains of the ejection
+	TimesEjected int     `json:"times_ejected"`
+	// Breaker is "closed", "open" or "half-open", or "" without a circuit_breaker;
+	// BreakerOpenForMs is what remains of the open time.
+	Breaker          string  `json:"breaker,omitempty"`
+	BreakerOpenForMs float64 `json:"breaker_open_for_ms,omitempty"`
 }
 
 // TailEntry is one sampled request.

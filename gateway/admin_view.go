@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
+	"github.com/sluice-gw/sluice/lb"
 	"github.com/sluice-gw/sluice/proxy"
 )
 
@@ -22,9 +24,18 @@ type SnapshotPreparer interface {
 // force does not have.
 var ErrNoSuchTarget = errors.New("gateway: no such upstream target")
 
-func (g *Gateway) prepare(s *proxy.Snapshot) {
-	if p, ok := g.obs.(SnapshotPreparer); ok {
-		p.Prepare(s)
+func (g *Gateway) prepare(s *proxy.Snapshot) { prepareObserver(g.obs, s) }
+
+// prepareObserver reaches the preparers inside a fan-out (the access log joins the
+// configured observer through proxy.Observers).
+func prepareObserver(o proxy.Observer, s *proxy.Snapshot) {
+	switch x := o.(type) {
+	case SnapshotPreparer:
+		x.Prepare(s)
+	case proxy.Observers:
+		for _, y := range x {
+			prepareObserver(y, s)
+		}
 	}
 }
 
@@ -167,4 +178,78 @@ func (g *Gateway) PoolSizes(ctx context.Context) ([]PoolSize, error) {
 		}
 	}
 	return out, nil
+}
+
+// TargetBalance is the balancer's view of one target: active health, outlier ejection and
+// circuit breaker, with the time each lasts still.
+type TargetBalance struct {
+	Addr         string
+	Healthy      bool // active health checks (true without them)
+	Ejected      bool // by outlier detection
+	EjectedFor   time.Duration
+	TimesEjected int
+	EWMA         time.Duration // the balancer's decayed latency estimate
+	// Breaker is "closed", "open" or "half-open", or "" when the upstream has no
+	// circuit_breaker. BreakerOpenFor is what remains of the open time (0 when the next
+	// request will probe).
+	Breaker        string
+	BreakerOpenFor time.Duration
+}
+
+// Balance returns the balancer's view of an upstream's targets, or nil for an unknown one.
+func (g *Gateway) Balance(upstream string) []TargetBalance {
+	stats := g.res.targetStats(upstream)
+	if stats == nil {
+		return nil
+	}
+	var breaker bool
+	var openFor time.Duration
+	if cu := g.Config().Upstream(upstream); cu != nil {
+		breaker = cu.CircuitBreaker.Enabled
+		openFor = cu.CircuitBreaker.OpenDuration.Duration()
+	}
+	now := lbNow()
+	var opened map[string]int64
+	if breaker {
+		trs, _, _ := g.res.transitions(0, nil)
+		opened = map[string]int64{}
+		for _, tr := range trs {
+			if tr.To == lb.Open {
+				opened[tr.Name] = tr.At // the log is in order: the last one wins
+			}
+		}
+	}
+	out := make([]TargetBalance, len(stats))
+	for i, st := range stats {
+		b := TargetBalance{
+			Addr: st.Addr, Healthy: st.Healthy, Ejected: st.Ejected, TimesEjected: st.TimesEjected, EWMA: st.EWMA,
+		}
+		if st.Ejected {
+			b.EjectedFor = max(time.Duration(st.EjectedUntil-now), 0)
+		}
+		if breaker {
+			b.Breaker = st.Breaker.String()
+			if at, ok := opened[st.Addr]; ok && st.Breaker == lb.Open {
+				b.BreakerOpenFor = max(time.Duration(at)+openFor-time.Duration(now), 0)
+			}
+		}
+		out[i] = b
+	}
+	return out
+}
+
+// BreakerTransition is one circuit breaker changing state.
+type BreakerTransition struct {
+	Target   string
+	From, To string
+}
+
+// BreakerTransitions returns the breaker transitions since seq (0: all still held) and the
+// seq to pass next time; dropped counts those overwritten before they were read.
+func (g *Gateway) BreakerTransitions(seq uint64) (out []BreakerTransition, next, dropped uint64) {
+	trs, next, dropped := g.res.transitions(seq, nil)
+	for _, tr := range trs {
+		out = append(out, BreakerTransition{Target: tr.Name, From: tr.From.String(), To: tr.To.String()})
+	}
+	return out, next, dropped
 }

@@ -7,11 +7,13 @@ import (
 
 // Event kinds.
 const (
-	EventReload = "reload"
-	EventHealth = "health"
-	EventDrain  = "drain"
-	EventStart  = "start"
-	EventReset  = "reset"
+	EventReload  = "reload"
+	EventHealth  = "health"
+	EventDrain   = "drain"
+	EventStart   = "start"
+	EventReset   = "reset"
+	EventBreaker = "breaker"
+	EventEject   = "eject"
 )
 
 // Event levels.
