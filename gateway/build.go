@@ -57,7 +57,7 @@ func build(c *config.Config, ids *targetIDs, res *resilience, version uint64, ob
 		ups[u.Name] = pu
 	}
 	specs := make([]routing.Spec, 0, len(c.Routes))
-	lim := newLimitSet(c)
+	lim := newLimitSet(c, ids)
 	for i, r := range c.Routes {
 		up := ups[r.Upstream]
 		if up == nil {

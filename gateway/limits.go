@@ -2,6 +2,10 @@ package gateway
 
 import (
 	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"weak"
 
 	"github.com/sluice-gw/sluice/config"
 	"github.com/sluice-gw/sluice/limits"
@@ -12,16 +16,72 @@ import (
 // limitSet builds the traffic-limit filters of one snapshot. A limit named by
 // several routes is one filter (one key table) shared by them, so "route" in
 // its key is what separates routes; an upstream's concurrency limit is one
-// filter on every route that sends to it. Filters are built per snapshot: a
-// reload starts the limits afresh.
+// filter on every route that sends to it.
+//
+// A reload keeps the state of every filter whose definition did not change
+// (its key table, its in-flight count, its Redis client): built filters are
+// remembered per gateway under a fingerprint of their definition, and a
+// build takes the previous build's filter when the fingerprint matches. So a
+// reload neither hands every client a fresh budget nor lets in-flight caps
+// be exceeded by the requests still running on the old snapshot.
 type limitSet struct {
 	c         *config.Config
 	rates     map[string]proxy.Filter
 	upstreams map[string]*policy.InFlight
+	prev, cur map[string]proxy.Filter // by fingerprint: the last build's, this build's
+	reg       *limitRegistry
 }
 
-func newLimitSet(c *config.Config) *limitSet {
-	return &limitSet{c: c, rates: map[string]proxy.Filter{}, upstreams: map[string]*policy.InFlight{}}
+// limitRegistry is one gateway's filters of its latest build.
+type limitRegistry struct {
+	mu      sync.Mutex
+	filters map[string]proxy.Filter
+}
+
+// limitRegistries maps a gateway (by a weak pointer to its targetIDs, which
+// lives exactly as long as the gateway) to its registry; the entry is
+// dropped when the gateway is collected.
+var limitRegistries sync.Map // weak.Pointer[targetIDs] -> *limitRegistry
+
+func newLimitSet(c *config.Config, ids *targetIDs) *limitSet {
+	s := &limitSet{c: c, rates: map[string]proxy.Filter{}, upstreams: map[string]*policy.InFlight{}, cur: map[string]proxy.Filter{}}
+	if ids != nil {
+		k := weak.Make(ids)
+		v, loaded := limitRegistries.LoadOrStore(k, &limitRegistry{})
+		if !loaded {
+			runtime.AddCleanup(ids, func(k weak.Pointer[targetIDs]) { limitRegistries.Delete(k) }, k)
+		}
+		s.reg = v.(*limitRegistry)
+		s.reg.mu.Lock()
+		s.prev = s.reg.filters
+		s.reg.mu.Unlock()
+	}
+	return s
+}
+
+// reuse returns the previous build's filter with this fingerprint, or builds
+// one; either way it is remembered for the next build.
+func (s *limitSet) reuse(fp string, build func() (proxy.Filter, error)) (proxy.Filter, error) {
+	if f := s.cur[fp]; f != nil {
+		return f, nil
+	}
+	f := s.prev[fp]
+	if f == nil {
+		var err error
+		if f, err = build(); err != nil {
+			return nil, err
+		}
+	}
+	s.cur[fp] = f
+	if s.reg != nil {
+		// Remember what this build uses; a build that fails later leaves
+		// some of its filters here, which only means a later reload may reuse
+		// them.
+		s.reg.mu.Lock()
+		s.reg.filters = s.cur
+		s.reg.mu.Unlock()
+	}
+	return f, nil
 }
 
 // routeFilters returns the filters of route r, in the order they run: rate
@@ -37,7 +97,9 @@ func (s *limitSet) routeFilters(r *config.Route) ([]proxy.Filter, error) {
 		fs = append(fs, f)
 	}
 	if n := r.Concurrency.MaxInFlight; n > 0 {
-		f, err := policy.NewInFlight(policy.InFlightConfig{Name: "route " + r.Name, MaxInFlight: int64(n)})
+		f, err := s.reuse(fmt.Sprintf("route|%s|%d", r.Name, n), func() (proxy.Filter, error) {
+			return policy.NewInFlight(policy.InFlightConfig{Name: "route " + r.Name, MaxInFlight: int64(n)})
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -70,12 +132,12 @@ func (s *limitSet) rate(name string) (proxy.Filter, error) {
 		return nil, fmt.Errorf("limits.%s.key: %w", name, err)
 	}
 	key := policy.Key{Parts: parts, Trusted: s.c.HTTP.TrustedProxies}
-	var f proxy.Filter
-	if l.Redis != nil {
-		f, err = newRedisLimit(l, ws, key)
-	} else {
-		f, err = policy.NewRateLimit(policy.RateLimitConfig{Name: name, Windows: ws, Key: key, MaxKeys: l.MaxKeys})
-	}
+	f, err := s.reuse(limitFingerprint(l, s.c), func() (proxy.Filter, error) {
+		if l.Redis != nil {
+			return newRedisLimit(l, ws, key)
+		}
+		return policy.NewRateLimit(policy.RateLimitConfig{Name: name, Windows: ws, Key: key, MaxKeys: l.MaxKeys})
+	})
 	if err != nil {
 		return nil, fmt.Errorf("limits.%s: %w", name, err)
 	}
@@ -97,10 +159,30 @@ func (s *limitSet) upstream(u *config.Upstream) (*policy.InFlight, error) {
 			MinSamples:   a.MinSamples,
 		}
 	}
-	f, err := policy.NewInFlight(cfg)
+	fp := fmt.Sprintf("upstream|%s|%d", u.Name, u.Concurrency.MaxInFlight)
+	if a := u.AdaptiveConcurrency; a != nil {
+		fp += fmt.Sprintf("|%+v", *a)
+	}
+	f, err := s.reuse(fp, func() (proxy.Filter, error) { return policy.NewInFlight(cfg) })
 	if err != nil {
 		return nil, fmt.Errorf("upstreams.%s: %w", u.Name, err)
 	}
-	s.upstreams[u.Name] = f
-	return f, nil
+	in := f.(*policy.InFlight)
+	s.upstreams[u.Name] = in
+	return in, nil
+}
+
+// limitFingerprint identifies a limit's definition: everything that shapes
+// its filter, so an unchanged limit keeps its state over a reload and a
+// changed one starts afresh.
+func limitFingerprint(l *config.Limit, c *config.Config) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "limit|%s|%s|%v|%d|%v", l.Name, l.Key, l.Shadow, l.MaxKeys, l.Windows)
+	if r := l.Redis; r != nil {
+		fmt.Fprintf(&b, "|redis %+v", *r)
+	}
+	if strings.Contains(l.Key, "client_ip") {
+		fmt.Fprintf(&b, "|trusted %v", c.HTTP.TrustedProxies)
+	}
+	return b.String()
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sluice-gw/sluice/config"
 )
 
 // limitedRoute is the YAML for upstream "u" and one route applying the given
@@ -178,6 +180,42 @@ func TestLimitsUpstreamConcurrencyCapsEveryRoute(t *testing.T) {
 		}
 		if resp, _ := c.get("/other"); resp.StatusCode != 200 {
 			t.Fatalf("after release: %d", resp.StatusCode)
+		}
+	})
+}
+
+func TestLimitsReloadKeepsStateOfUnchangedLimits(t *testing.T) {
+	eachBackend(t, func(t *testing.T, engine string) {
+		up := startHTTPUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		top := "limits:\n  per_key:\n    key: header:X-Api-Key\n    windows:\n      - rate: 2/min\n"
+		g, addr := startGateway(t, engine, limitedRoute(top, "", "    limits: [per_key]\n", up.Addr))
+		c := dial(t, addr)
+		req := func() int {
+			c.send("GET /x HTTP/1.1\r\nHost: h\r\nX-Api-Key: alice\r\n\r\n")
+			resp, _ := c.read("GET")
+			return resp.StatusCode
+		}
+		if req() != 200 || req() != 200 || req() != 429 {
+			t.Fatal("limit not enforced before the reload")
+		}
+		reload := func(body string) {
+			t.Helper()
+			src := fmt.Sprintf("engine: %s\nloops: 1\nlisten:\n  - address: %s\nadmin:\n  address: \"off\"\n%s", engine, addr, body)
+			cfg, err := config.Parse("reload.yaml", []byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := g.Reload(cfg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		reload(limitedRoute(top, "", "    limits: [per_key]\n", up.Addr))
+		if got := req(); got != 429 {
+			t.Fatalf("an unchanged limit was reset by the reload: %d", got)
+		}
+		reload(limitedRoute(strings.Replace(top, "2/min", "3/min", 1), "", "    limits: [per_key]\n", up.Addr))
+		if got := req(); got != 200 {
+			t.Fatalf("a changed limit kept the old state: %d", got)
 		}
 	})
 }

@@ -8,9 +8,9 @@ import (
 	"github.com/sluice-gw/sluice/proxy"
 )
 
-// newRedisLimit builds a cluster-wide limit. Each snapshot gets its own
-// client; the one a reload replaces is closed when the snapshot is freed
-// (redis.Limit's cleanup), so a reload never blocks on Redis.
+// newRedisLimit builds a cluster-wide limit. A reload that keeps the limit
+// keeps its client (limitSet.reuse); one a reload replaces is closed when
+// the last snapshot using it is freed (redis.Limit's cleanup).
 func newRedisLimit(l *config.Limit, ws []*limits.Policy, key policy.Key) (proxy.Filter, error) {
 	r := l.Redis
 	return redis.New(redis.Config{
