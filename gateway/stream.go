@@ -132,7 +132,7 @@ func (d *streamDriver) close() {
 // (the client certificate subject).
 func (d *streamDriver) serve(c net.Conn, fields []http1.Field) {
 	bp := readBufs.Get().(*[]byte)
-	sc := &streamConn{d: d, c: c, in: (*bp)[:cap(*bp)], armed: -1}
+	sc := &streamConn{d: d, c: c, in: (*bp)[:cap(*bp)], xpool: proxy.ExchangePool{Max: 1}}
 	sc.cond.L = &sc.mu
 	var peer netip.Addr
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
@@ -146,7 +146,7 @@ func (d *streamDriver) serve(c net.Conn, fields []http1.Field) {
 	d.n.Add(1)
 
 	sc.mu.Lock()
-	sc.s = proxy.NewSession(sc, d.cfg, nil, peer, d.proto)
+	sc.s = proxy.NewSession(sc, d.cfg, &sc.xpool, peer, d.proto)
 	sc.s.SetConnFields(fields)
 	sc.after()
 	sc.mu.Unlock()
@@ -173,13 +173,17 @@ type streamConn struct {
 	// touches bytes past w) and moves or grows the buffer only under it.
 	in     []byte
 	r, w   int
-	out    []byte // write coalescing
+	out    []byte    // write coalescing
+	wdl    time.Time // write deadline in force
 	paused bool
 	cond   sync.Cond
+	// xpool keeps this connection's exchange between requests: the loops share a pool per
+	// loop, but stream connections run on many goroutines, and ExchangePool has no lock.
+	xpool  proxy.ExchangePool
 	up     *streamUp
 	acq    uint32
 	timer  *time.Timer
-	armed  int64
+	armed  int64 // deadline the timer fires at; 0 when stopped or fired
 	closed bool
 }
 
@@ -251,15 +255,14 @@ func (sc *streamConn) after() {
 		sc.closeLocked()
 		return
 	}
+	// The timer is only ever moved earlier: a deadline that moved later (the next request's
+	// timeout, the idle timeout) lets the armed timer fire early, and onTimer re-arms it. That
+	// keeps timer resets off the per-request path, where each exchange moves the deadline.
 	dl := sc.s.Deadline()
-	if dl == sc.armed {
+	if dl == 0 || (sc.armed > 0 && dl >= sc.armed) {
 		return
 	}
 	sc.armed = dl
-	if dl == 0 {
-		sc.timer.Stop()
-		return
-	}
 	sc.timer.Reset(time.Duration(max(dl-streamNow(), 0)))
 }
 
@@ -269,7 +272,7 @@ func (sc *streamConn) onTimer() {
 	if sc.closed {
 		return
 	}
-	sc.armed = -1
+	sc.armed = 0
 	sc.s.OnTimer(streamNow()) // a no-op before the deadline; after() then re-arms
 	sc.after()
 }
@@ -304,7 +307,7 @@ func (sc *streamConn) ClientWrite(a, b []byte) error {
 	if sc.closed {
 		return net.ErrClosed
 	}
-	return writeBoth(sc.c, &sc.out, a, b)
+	return writeBoth(sc.c, &sc.wdl, &sc.out, a, b)
 }
 
 func (sc *streamConn) ClientPause(p bool) {
@@ -333,8 +336,13 @@ func (sc *streamConn) ClientCloseWrite() {
 func (sc *streamConn) ClientClose() { sc.closeLocked() }
 
 // writeBoth writes a then b, as one write when they are small (one TLS record, one syscall).
-func writeBoth(c net.Conn, buf *[]byte, a, b []byte) error {
-	_ = c.SetWriteDeadline(time.Now().Add(writeTimeout))
+// wdl is the write deadline set on c; it is pushed forward only when half of writeTimeout has
+// passed, so a busy connection does not reset a runtime timer on every write.
+func writeBoth(c net.Conn, wdl *time.Time, buf *[]byte, a, b []byte) error {
+	if now := time.Now(); wdl.Sub(now) < writeTimeout/2 {
+		*wdl = now.Add(writeTimeout)
+		_ = c.SetWriteDeadline(*wdl)
+	}
 	if len(b) == 0 {
 		_, err := c.Write(a)
 		return err
@@ -376,7 +384,7 @@ func (sc *streamConn) UpstreamWrite(a, b []byte) error {
 	if u == nil || u.closed.Load() {
 		return net.ErrClosed
 	}
-	return writeBoth(u.c, &u.out, a, b)
+	return writeBoth(u.c, &u.wdl, &u.out, a, b)
 }
 
 func (sc *streamConn) UpstreamOutbound() int { return 0 }
@@ -459,6 +467,7 @@ type streamUp struct {
 	in        []byte // unconsumed bytes are in[r:]; guarded by the owner's mutex
 	r         int
 	out       []byte
+	wdl       time.Time
 	paused    bool
 	resume    chan struct{}
 	closed    atomic.Bool

@@ -46,7 +46,7 @@ func echoHeaders() http.Handler {
 
 // startTLSGateway starts the gateway; tlsExtra is added under the listener's tls mapping and
 // body is the YAML after the listen section.
-func startTLSGateway(t *testing.T, tlsExtra, body string, prep func(f *tlsFixture)) *tlsFixture {
+func startTLSGateway(t testing.TB, tlsExtra, body string, prep func(f *tlsFixture)) *tlsFixture {
 	t.Helper()
 	f := &tlsFixture{dir: t.TempDir()}
 	f.ca = newAuthority(t, f.dir, "gw-root")
