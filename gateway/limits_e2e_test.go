@@ -76,7 +76,7 @@ func TestLimitsShadowModeCountsButNeverAnswers(t *testing.T) {
 	eachBackend(t, func(t *testing.T, engine string) {
 		up := startHTTPUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 		top := "limits:\n  trial:\n    key: client_ip\n    shadow: true\n    windows:\n      - rate: 1/min\n"
-		_, addr := startGateway(t, engine, limitedRoute(top, "", "    limits: [trial]\n", up.Addr))
+		g, addr := startGateway(t, engine, limitedRoute(top, "", "    limits: [trial]\n", up.Addr))
 		c := dial(t, addr)
 		for i := 0; i < 5; i++ {
 			resp, _ := c.get("/x")
@@ -86,6 +86,10 @@ func TestLimitsShadowModeCountsButNeverAnswers(t *testing.T) {
 		}
 		if got := up.requests.Load(); got != 5 {
 			t.Fatalf("upstream saw %d, want 5", got)
+		}
+		st := g.LimitStats()
+		if len(st) != 1 || st[0].Name != "trial" || st[0].Kind != "rate" || len(st[0].Windows) != 1 || st[0].Windows[0].ShadowRejected != 4 || st[0].Windows[0].Rejected != 0 {
+			t.Fatalf("limit stats %+v", st)
 		}
 	})
 }

@@ -45,7 +45,7 @@ func TestLimitsRedisTwoGatewaysShareOneLimit(t *testing.T) {
 		const burst, lease = 10, 2
 		top := "limits:\n  fleet:\n    key: header:X-Api-Key\n    windows:\n      - rate: 10/min\n    redis:\n      address: " + raddr +
 			"\n      lease: 2\n      on_error: closed\n      timeout: 200ms\n"
-		_, a := startGateway(t, engine, limitedRoute(top, "", "    limits: [fleet]\n", up.Addr))
+		ga, a := startGateway(t, engine, limitedRoute(top, "", "    limits: [fleet]\n", up.Addr))
 		_, b := startGateway(t, engine, limitedRoute(top, "", "    limits: [fleet]\n", up.Addr))
 		ca, cb := dial(t, a), dial(t, b)
 		codes := map[int]int{}
@@ -81,6 +81,9 @@ func TestLimitsRedisTwoGatewaysShareOneLimit(t *testing.T) {
 		}
 		if got != 503 {
 			t.Fatalf("with Redis down and on_error: closed, got %d", got)
+		}
+		if st := ga.LimitStats(); len(st) != 1 || st[0].Kind != "redis" || st[0].Redis.Errors == 0 || st[0].Redis.FailedClosed == 0 || st[0].Redis.Up {
+			t.Fatalf("outage not shown in stats: %+v", st)
 		}
 		// Restarted, Redis is found again without restarting the gateway.
 		start()
