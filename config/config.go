@@ -93,6 +93,7 @@ type Upstream struct {
 	CircuitBreaker   CircuitBreaker   // circuit_breaker: off unless present
 	RetryBudget      RetryBudget      // retry_budget
 	PanicThreshold   int              // panic_threshold: percent of usable targets below which all get traffic
+	Resolver         string           // resolver: host:port of the DNS server for dns/srv targets; "" = /etc/resolv.conf
 
 	Concurrency         Concurrency          // concurrency: in-flight cap of the upstream (all routes)
 	AdaptiveConcurrency *AdaptiveConcurrency // adaptive_concurrency: nil = off
@@ -141,11 +142,17 @@ func (k HashKey) String() string {
 	return ""
 }
 
-// Target is one upstream server.
+// Target is one upstream server, or a DNS name that stands for a changing set of them.
+// Exactly one of Address, DNS and SRV is set.
 type Target struct {
 	Address string // address: host:port
-	Weight  int    // weight: 1..1000
+	Weight  int    // weight: 1..1000; each address a DNS or SRV target resolves to gets it
+	DNS     string // dns: name:port, A and AAAA records re-resolved on their TTL
+	SRV     string // srv: _service._proto.name, SRV records (and their A/AAAA) re-resolved on their TTL
 }
+
+// Discovered reports whether the target is resolved through DNS.
+func (t Target) Discovered() bool { return t.DNS != "" || t.SRV != "" }
 
 // Pool bounds the upstream connections kept per event loop and target.
 type Pool struct {

@@ -522,7 +522,7 @@ func (d *configDecoder) targets(u *Upstream, n *yaml.Node, path string) {
 	for i, it := range items {
 		p := index(path, i)
 		t := defaultTarget()
-		seen := d.fields(it, p, fieldDecoders{
+		fd := fieldDecoders{
 			"address": func(v *yaml.Node, p string) {
 				s, ok := d.str(v, p)
 				if !ok {
@@ -544,10 +544,10 @@ func (d *configDecoder) targets(u *Upstream, n *yaml.Node, path string) {
 					t.Weight = x
 				}
 			},
-		})
-		if seen != nil && seen["address"] == nil {
-			d.errorf(it, field(p, "address"), "missing required field \"address\"")
 		}
+		d.discoveryDecoders(&t, fd)
+		seen := d.fields(it, p, fd)
+		d.checkTargetKind(seen, it, p)
 		u.Targets = append(u.Targets, t)
 	}
 }

@@ -94,7 +94,7 @@ func (c *Config) formatUpstreams() *yaml.Node {
 	for _, u := range c.Upstreams {
 		var targets []*yaml.Node
 		for _, t := range u.Targets {
-			targets = append(targets, mapping("address", str(t.Address), "weight", num(int64(t.Weight))))
+			targets = append(targets, formatTarget(t))
 		}
 		body := mapping("balancer", str(u.Balancer))
 		if u.Balancer == BalancerConsistentHash {

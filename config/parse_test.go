@@ -277,7 +277,7 @@ func TestFullConfigFillsEveryField(t *testing.T) {
 	u := c.Upstream("users")
 	wantUsers := &Upstream{
 		Name: "users", Balancer: "consistent_hash", HashKey: HashKey{Kind: HashKeyHeader, Name: "X-User"},
-		Targets:        []Target{{"127.0.0.1:9001", 3}, {"users.internal:9002", 1}},
+		Targets:        []Target{{Address: "127.0.0.1:9001", Weight: 3}, {Address: "users.internal:9002", Weight: 1}},
 		ConnectTimeout: Duration(500 * time.Millisecond), ResponseTimeout: Duration(3 * time.Second),
 		ReadTimeout: Duration(20 * time.Second),
 		Pool:        Pool{MaxIdle: 8, MaxConnections: 16, IdleTimeout: Duration(30 * time.Second)},
@@ -343,8 +343,8 @@ func TestDemoParses(t *testing.T) {
 	if users == nil || orders == nil {
 		t.Fatalf("demo upstreams = %+v", c.Upstreams)
 	}
-	if !reflect.DeepEqual(users.Targets, []Target{{"127.0.0.1:9001", 1}, {"127.0.0.1:9002", 1}}) ||
-		!reflect.DeepEqual(orders.Targets, []Target{{"127.0.0.1:9003", 1}}) {
+	if !reflect.DeepEqual(users.Targets, []Target{{Address: "127.0.0.1:9001", Weight: 1}, {Address: "127.0.0.1:9002", Weight: 1}}) ||
+		!reflect.DeepEqual(orders.Targets, []Target{{Address: "127.0.0.1:9003", Weight: 1}}) {
 		t.Errorf("demo targets = %+v, %+v", users.Targets, orders.Targets)
 	}
 	var got []string

@@ -124,6 +124,17 @@ func (d *configDecoder) resilienceDecoders(u *Upstream, fd fieldDecoders) {
 	fd["outlier_detection"] = func(v *yaml.Node, p string) { d.outlierDetection(&u.OutlierDetection, v, p) }
 	fd["circuit_breaker"] = func(v *yaml.Node, p string) { d.circuitBreaker(&u.CircuitBreaker, v, p) }
 	fd["retry_budget"] = func(v *yaml.Node, p string) { d.retryBudget(&u.RetryBudget, v, p) }
+	fd["resolver"] = func(v *yaml.Node, p string) {
+		s, ok := d.str(v, p)
+		if !ok {
+			return
+		}
+		if err := checkHostPort(s, false); err != nil {
+			d.errorf(deref(v), p, "%v", err)
+			return
+		}
+		u.Resolver = s
+	}
 	fd["panic_threshold"] = func(v *yaml.Node, p string) {
 		if x, ok := d.intIn(v, p, 0, 100); ok {
 			u.PanicThreshold = x
@@ -331,4 +342,7 @@ func formatResilience(body *yaml.Node, u *Upstream) {
 		),
 		"panic_threshold", num(int64(u.PanicThreshold)),
 	)
+	if u.Resolver != "" {
+		add(body, "resolver", str(u.Resolver))
+	}
 }

@@ -59,3 +59,38 @@ func TestResilienceDefaultsLeaveBreakerAndHealthChecksOff(t *testing.T) {
 	}
 	roundTrip(t, c)
 }
+
+func TestDiscoveryTargetsParseAndRoundTrip(t *testing.T) {
+	src := strings.Replace(base, "      - address: 127.0.0.1:9001\n",
+		"      - dns: users.internal:8080\n        weight: 3\n      - srv: _http._tcp.users.default.svc\n    resolver: 127.0.0.1:5353\n", 1)
+	c := mustParse(t, src)
+	u := c.Upstreams[0]
+	want := []Target{{DNS: "users.internal:8080", Weight: 3}, {SRV: "_http._tcp.users.default.svc", Weight: 1}}
+	if len(u.Targets) != 2 || u.Targets[0] != want[0] || u.Targets[1] != want[1] || u.Resolver != "127.0.0.1:5353" {
+		t.Fatalf("targets %+v resolver %q", u.Targets, u.Resolver)
+	}
+	if !u.Targets[0].Discovered() || !u.Targets[1].Discovered() {
+		t.Fatal("Discovered false for dns/srv targets")
+	}
+	roundTrip(t, c)
+}
+
+func TestDiscoveryTargetsRejectBadValuesWithPositions(t *testing.T) {
+	target := func(line string) string {
+		return strings.Replace(base, "      - address: 127.0.0.1:9001\n", line, 1)
+	}
+	runErrorCases(t, []errorCase{
+		{name: "dns without port", src: target("      - dns: users.internal\n"),
+			at: "users.internal", path: "upstreams.users.targets[0].dns", msg: "missing port"},
+		{name: "dns with an IP", src: target("      - dns: 10.0.0.1:80\n"),
+			at: "10.0.0.1", path: "upstreams.users.targets[0].dns", msg: "is an IP address"},
+		{name: "srv without underscores", src: target("      - srv: http.tcp.users\n"),
+			at: "http.tcp", path: "upstreams.users.targets[0].srv", msg: "_service._proto.name"},
+		{name: "srv with a bad name", src: target("      - srv: _http._tcp.bad_name\n"),
+			at: "_http", path: "upstreams.users.targets[0].srv", msg: "invalid character"},
+		{name: "address and dns", src: target("      - address: 127.0.0.1:1\n        dns: a.b:1\n"),
+			at: "dns: a.b", path: "upstreams.users.targets[0].dns", msg: "one of address, dns and srv"},
+		{name: "bad resolver", src: upstreamWith("    resolver: nowhere\n"),
+			at: "nowhere", path: "upstreams.users.resolver", msg: "missing port"},
+	})
+}

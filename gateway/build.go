@@ -51,8 +51,12 @@ func build(c *config.Config, ids *targetIDs, res *resilience, version uint64, ob
 			MaxConns:        u.Pool.MaxConnections,
 			IdleTimeout:     u.Pool.IdleTimeout.Duration(),
 		}
-		for _, t := range u.Targets {
-			pu.Targets = append(pu.Targets, &proxy.Target{ID: ids.id(t.Address), Addr: t.Address, Weight: t.Weight, Upstream: pu})
+		targets, err := expandTargets(u, res)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.File, err)
+		}
+		for _, t := range targets {
+			pu.Targets = append(pu.Targets, &proxy.Target{ID: ids.id(t.addr), Addr: t.addr, Weight: t.weight, Upstream: pu})
 		}
 		ups[u.Name] = pu
 	}

@@ -53,6 +53,7 @@ var Starters = map[string]func(h engine.Handler, addrs []string, o engine.Option
 // Start builds the configuration and starts listening.
 func Start(c *config.Config, o Options) (*Gateway, error) {
 	g := &Gateway{conf: c, started: time.Now(), obs: o.Observer}
+	g.res.rebuild = g.rediscover
 	if err := g.startAccessLog(c); err != nil {
 		return nil, err
 	}

@@ -45,6 +45,10 @@ type resilience struct {
 	wg      sync.WaitGroup
 	started bool
 	closed  bool
+
+	disc       discovery // dns and srv names (discovery.go)
+	rebuild    func()    // rebuilds the snapshot after a DNS answer changed; set before the first build
+	rebuildErr error     // the last rebuild's error
 }
 
 // lbUpstream is one upstream's lb state.
@@ -211,6 +215,7 @@ func (r *resilience) apply(c *config.Config, ups map[string]*proxy.Upstream) err
 			delete(r.ups, name)
 		}
 	}
+	r.sweepNamesLocked()
 	r.startLocked()
 	return nil
 }
@@ -416,6 +421,7 @@ func (r *resilience) close() {
 	for _, u := range r.ups {
 		u.health.stop()
 	}
+	r.stopNamesLocked()
 	if r.started {
 		close(r.stop)
 	}

@@ -10,8 +10,6 @@ import (
 	"github.com/sluice-gw/sluice/proxy"
 )
 
-var cookieKey = config.HashKey{Kind: config.HashKeyCookie, Name: "sid"}
-
 func TestBalancerPickDoneAllocatesNothing(t *testing.T) {
 	for _, extra := range []string{
 		"", "    balancer: weighted_round_robin\n", "    balancer: random\n", "    balancer: least_request\n",

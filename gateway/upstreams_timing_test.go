@@ -3,9 +3,12 @@ package gateway
 import (
 	"testing"
 
+	"github.com/sluice-gw/sluice/config"
 	"github.com/sluice-gw/sluice/http1"
 	"github.com/sluice-gw/sluice/proxy"
 )
+
+var cookieKey = config.HashKey{Kind: config.HashKeyCookie, Name: "sid"}
 
 func benchUpstream(b *testing.B, extra string) *proxy.Upstream {
 	f := &lbFixture{} // buildTB reports to b
