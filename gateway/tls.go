@@ -17,8 +17,9 @@ import (
 // proxy.Session as the loops.
 
 // clientSubjectField carries the verified client certificate's subject upstream. It is set on
-// every request of a TLS listener with client_auth (empty when none was verified), so a client
-// can never supply its own.
+// every request of every TLS listener (empty when no certificate was verified), so a client can
+// never supply its own. Plaintext listeners pass a received one through: routes reachable from
+// them that trust the field should remove it (request_headers.remove).
 var clientSubjectField = []byte("X-Client-Cert-Subject")
 
 type tlsListeners struct {
@@ -30,7 +31,6 @@ type tlsListener struct {
 	index int // in config.Listen
 	ln    net.Listener
 	term  *tlsterm.Terminator
-	auth  bool
 	done  chan struct{}
 }
 
@@ -89,7 +89,7 @@ func (g *Gateway) startTLS(c *config.Config) (err error) {
 			term.Close()
 			return fmt.Errorf("listen: %w", err)
 		}
-		tl := &tlsListener{index: i, ln: ln, term: term, auth: o.ClientAuth != tlsterm.ClientAuthNone, done: make(chan struct{})}
+		tl := &tlsListener{index: i, ln: ln, term: term, done: make(chan struct{})}
 		t.ls = append(t.ls, tl)
 		go tl.serve(t.d)
 	}
@@ -100,12 +100,8 @@ func (g *Gateway) startTLS(c *config.Config) (err error) {
 func (tl *tlsListener) serve(d *streamDriver) {
 	defer close(tl.done)
 	_ = tl.term.Serve(tl.ln, func(c *tls.Conn) {
-		var fields []http1.Field
-		if tl.auth {
-			cs := c.ConnectionState()
-			fields = []http1.Field{{Name: clientSubjectField, Value: headerSafe(tlsterm.ClientSubject(&cs))}}
-		}
-		d.serve(c, fields)
+		cs := c.ConnectionState()
+		d.serve(c, []http1.Field{{Name: clientSubjectField, Value: headerSafe(tlsterm.ClientSubject(&cs))}})
 	}, nil)
 }
 
