@@ -111,16 +111,23 @@ func TestConsoleInARealTerminal(t *testing.T) {
 	}
 	bin := buildSluice(t)
 
-	// A good upstream and a dead one (nobody listens): round robin sends half the requests
-	// to each, so the dead target answers 502 through the gateway.
-	upLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// A good target and a failing one (it answers 500): round robin sends half the requests
+	// to each until the failing target's circuit breaker opens; then only its half-open
+	// probes reach it, every open_duration.
+	serve := func(status int) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(status)
+			io.WriteString(w, "answer")
+		})}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+		return ln.Addr().String()
 	}
-	upSrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })}
-	go upSrv.Serve(upLn)
-	defer upSrv.Close()
-	good, dead, listen, adminAddr := upLn.Addr().String(), freeAddr(t), freeAddr(t), freeAddr(t)
+	good, dead, listen, adminAddr := serve(200), serve(500), freeAddr(t), freeAddr(t)
 	cfg, err := config.Parse("e2e.yaml", []byte(fmt.Sprintf(`engine: gnet
 loops: 1
 listen:
@@ -129,7 +136,13 @@ admin:
   address: "off"
 upstreams:
   users:
-    connect_timeout: 200ms
+    outlier_detection:
+      consecutive_5xx: 0
+      consecutive_connect_failures: 0
+    circuit_breaker:
+      min_requests: 20
+      failure_percent: 50
+      open_duration: 1s
     targets:
       - address: %s
       - address: %s
@@ -198,9 +211,9 @@ routes:
 
 	x.keys("2")
 	deadRow := "users/" + dead
-	s = x.waitFor("the dead target failing", 10*time.Second, func(s string) bool {
+	s = x.waitFor("the failing target's breaker open", 10*time.Second, func(s string) bool {
 		for _, l := range strings.Split(s, "\n") {
-			if strings.Contains(l, deadRow) && strings.Contains(l, "failing") {
+			if strings.Contains(l, deadRow) && strings.Contains(l, " open ") {
 				return true
 			}
 		}
@@ -208,7 +221,7 @@ routes:
 	})
 	t.Logf("upstreams view:\n%s", s)
 
-	// Select the dead target (second row in configuration order) and drain it by the keys.
+	// Select the failing target (second row in configuration order) and drain it by the keys.
 	x.keys("j")
 	x.keys("d")
 	x.waitFor("the drain confirmation", 5*time.Second, func(s string) bool {
@@ -229,7 +242,7 @@ routes:
 		t.Fatalf("admin API after the drain: %+v", tg)
 	}
 	s = x.waitFor("the drained state", 5*time.Second, func(s string) bool {
-		return strings.Contains(s, "drain "+deadRow+": done") || strings.Contains(s, "drain+fail") || strings.Contains(s, "draining")
+		return strings.Contains(s, "drain "+deadRow+": done") && strings.Contains(s, "draining")
 	})
 	t.Logf("after the drain:\n%s", s)
 

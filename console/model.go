@@ -361,7 +361,10 @@ type targetRow struct {
 	t        admin.TargetStats
 }
 
-var stateRank = map[string]int{admin.StateFailing: 0, admin.StateDraining: 1, admin.StateUp: 2}
+var stateRank = map[string]int{
+	admin.StateOpen: 0, admin.StateEjected: 1, admin.StateDown: 2, admin.StateFailing: 3,
+	admin.StateHalfOpen: 4, admin.StateDraining: 5, admin.StateUp: 6,
+}
 
 func (m Model) targetRows() []targetRow {
 	f := strings.ToLower(m.filter[ViewUpstreams])

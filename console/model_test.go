@@ -364,3 +364,30 @@ func TestNoColorDropsColours(t *testing.T) {
 	}
 	mustContain(t, plain, "users", "edge-1")
 }
+
+func TestUpstreamsShowBreakerCountdownAndEjections(t *testing.T) {
+	f := frame()
+	f.Stats.Upstreams[0].Targets[1] = admin.TargetStats{Addr: "127.0.0.1:9002", State: "open", Breaker: "open", BreakerOpenForMs: 4200, Healthy: true, TimesEjected: 2, Ejected: true, EjectedForMs: 28000}
+	f.Stats.Upstreams[0].Targets[0].Breaker = "closed"
+	f.Stats.Upstreams[0].Targets[0].Healthy = true
+	m := step(newModel(Options{}), FrameMsg(f), keyTab)
+	v := m.View()
+	mustContain(t, v, "BREAKER", "open 4.2s", "2 (28s)", "closed")
+	for _, l := range strings.Split(v, "\n") {
+		if strings.Contains(l, "127.0.0.1:9003") && !strings.Contains(l, " - ") {
+			t.Fatalf("a target without a breaker: %q", l)
+		}
+	}
+	m = step(m, keys("s")...) // by state: open first
+	if rows := m.targetRows(); rows[0].t.Addr != "127.0.0.1:9002" {
+		t.Fatalf("%+v", rows[0])
+	}
+	m = step(m, keyEnter)
+	mustContain(t, m.View(), "breaker     open 4.2s", "ejected     true")
+}
+
+func TestSmallErrorRatesAreNotRoundedAway(t *testing.T) {
+	f := frame()
+	f.Stats.ErrorRate = 0.0004
+	mustContain(t, step(newModel(Options{}), FrameMsg(f)).View(), "errors 0.04%")
+}

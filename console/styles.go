@@ -45,9 +45,9 @@ func (st styles) status(code int) lipgloss.Style {
 
 func (st styles) state(s string) lipgloss.Style {
 	switch s {
-	case "failing":
+	case "open", "ejected", "down", "failing":
 		return st.bad
-	case "draining":
+	case "draining", "half-open":
 		return st.warn
 	}
 	return st.ok

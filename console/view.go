@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/charmbracelet/lipgloss"
+
+	"github.com/sluice-gw/sluice/admin"
 )
 
 // View renders the whole screen, exactly m.height lines of at most m.width cells.
@@ -112,7 +114,7 @@ func (m Model) headerLines() []string {
 	}
 	l2 := fmt.Sprintf("up %s  config v%d (%s)  conns %d  ", fmtUptime(st.UptimeSeconds), st.ConfigVersion, reload, st.Connections) +
 		m.st.bold.Render(fmt.Sprintf("rps %s", fmtRate(st.RPS))) + "  " +
-		errStyle.Render(fmt.Sprintf("errors %.1f%%", st.ErrorRate*100)) +
+		errStyle.Render("errors "+fmtPct(st.ErrorRate)+"%") +
 		fmt.Sprintf("  p50 %s  p99 %s", fmtMs(st.P50Ms), fmtMs(st.P99Ms))
 	return []string{l1, l2}
 }
@@ -162,7 +164,7 @@ func (m Model) helpLines() []string {
 		{"p", "pause or resume the live tail"},
 		{"enter / esc", "details of the selected route or target / back"},
 		{"d", "drain the selected target (undrain when draining), after confirmation"},
-		{"r", "reset the selected target's failure count, after confirmation"},
+		{"r", "reset the selected target's failure count (metrics), after confirmation"},
 		{"R", "reload the gateway's configuration, after confirmation"},
 		{"q, ctrl+c", "quit (the gateway keeps running)"},
 	}
@@ -174,8 +176,9 @@ func (m Model) helpLines() []string {
 		out = append(out, "", "  read-only: d, r and R are disabled")
 	}
 	out = append(out, "",
-		"  Health is what the metrics observe: a target is failing after consecutive answers the",
-		"  gateway had to make for it (refused, timed out, broken), and up again after a good one.")
+		"  HEALTH is the first of: draining, open (breaker refusing), ejected (outlier detection),",
+		"  down (health checks), half-open (breaker probing), failing (consecutive answers the",
+		"  gateway had to make for it, as the metrics see them), up.")
 	return out
 }
 
@@ -250,24 +253,41 @@ func (m Model) routeTable() (string, []string) {
 }
 
 func (m Model) targetTable() (string, []string) {
-	head := " " + fit("UPSTREAM/TARGET", 30) + fit("HEALTH", 10) + rfit("INFL", 6) + rfit("EWMA", 9) + rfit("P99", 9) + rfit("RPS", 8) +
-		rfit("ERR%", 7) + rfit("CONSEC", 7) + rfit("WEIGHT", 7) + rfit("TRIPS", 6) + rfit("POOL", 8)
+	head := " " + fit("UPSTREAM/TARGET", 30) + fit("HEALTH", 10) + fit("BREAKER", 13) + rfit("INFL", 5) + rfit("EWMA", 9) + rfit("P99", 9) +
+		rfit("RPS", 8) + rfit("ERR%", 7) + rfit("CONSEC", 7) + rfit("WEIGHT", 7) + rfit("EJECT", 9) + rfit("POOL", 8)
 	var rows []string
 	for _, r := range m.targetRows() {
 		t := r.t
-		state := t.State
-		if t.Failing && t.Draining {
-			state = "drain+fail"
-		}
-		errs := rfit(fmt.Sprintf("%.1f", t.ErrorRate*100), 7)
+		errs := rfit(fmtPct(t.ErrorRate), 7)
 		if t.ErrorRate > 0 {
 			errs = m.st.bad.Render(errs)
 		}
-		rows = append(rows, fit(r.upstream+"/"+t.Addr, 30)+m.st.state(t.State).Render(fit(state, 10))+rfit(fmt.Sprint(t.InFlight), 6)+
+		rows = append(rows, fit(r.upstream+"/"+t.Addr, 30)+m.st.state(t.State).Render(fit(t.State, 10))+
+			m.st.state(t.Breaker).Render(fit(breakerCell(t), 13))+rfit(fmt.Sprint(t.InFlight), 5)+
 			rfit(fmtMs(t.EWMAMs), 9)+rfit(fmtMs(t.P99Ms), 9)+rfit(fmtRate(t.RPS), 8)+errs+rfit(fmt.Sprint(t.Consecutive), 7)+
-			rfit(fmt.Sprint(t.Weight), 7)+rfit(fmt.Sprint(t.Trips), 6)+rfit(fmt.Sprintf("%d/%d", t.PoolOpen, t.PoolIdle), 8))
+			rfit(fmt.Sprint(t.Weight), 7)+rfit(ejectCell(t), 9)+rfit(fmt.Sprintf("%d/%d", t.PoolOpen, t.PoolIdle), 8))
 	}
 	return head, rows
+}
+
+// breakerCell is the breaker's state with the countdown of an open one: "open 4.2s".
+func breakerCell(t admin.TargetStats) string {
+	switch {
+	case t.Breaker == "":
+		return "-"
+	case t.Breaker == "open" && t.BreakerOpenForMs > 0:
+		return fmt.Sprintf("open %.1fs", t.BreakerOpenForMs/1000)
+	}
+	return t.Breaker
+}
+
+// ejectCell is how often outlier detection ejected the target, with what remains of the
+// current ejection: "2 (28s)".
+func ejectCell(t admin.TargetStats) string {
+	if t.Ejected {
+		return fmt.Sprintf("%d (%.0fs)", t.TimesEjected, t.EjectedForMs/1000)
+	}
+	return fmt.Sprint(t.TimesEjected)
 }
 
 func (m Model) tailTable() (string, []string) {
@@ -321,7 +341,7 @@ func (m Model) routeDetail() []string {
 		}
 		for _, t := range u.Targets {
 			out = append(out, "  "+fit(t.Addr, 24)+m.st.state(t.State).Render(fit(t.State, 10))+
-				fmt.Sprintf("rps %s  err %.1f%%  ewma %s  in-flight %d", fmtRate(t.RPS), t.ErrorRate*100, fmtMs(t.EWMAMs), t.InFlight))
+				fmt.Sprintf("breaker %s  rps %s  err %s%%  ewma %s  in-flight %d", breakerCell(t), fmtRate(t.RPS), fmtPct(t.ErrorRate), fmtMs(t.EWMAMs), t.InFlight))
 		}
 	}
 	return out
@@ -336,6 +356,9 @@ func (m Model) targetDetail() []string {
 		"  health      " + m.st.state(t.State).Render(t.State),
 		fmt.Sprintf("  draining    %v", t.Draining),
 		fmt.Sprintf("  failing     %v  (%d consecutive errors, turned failing %d times)", t.Failing, t.Consecutive, t.Trips),
+		fmt.Sprintf("  breaker     %s", breakerCell(t)),
+		fmt.Sprintf("  ejected     %v  (%s times ejected)", t.Ejected, ejectCell(t)),
+		fmt.Sprintf("  health chk  %v", map[bool]string{true: "passing (or none configured)", false: "failing"}[t.Healthy]),
 		fmt.Sprintf("  in-flight   %d", t.InFlight),
 		fmt.Sprintf("  weight      %d", t.Weight),
 		fmt.Sprintf("  latency     ewma %s  p50 %s  p99 %s", fmtMs(t.EWMAMs), fmtMs(t.P50Ms), fmtMs(t.P99Ms)),
@@ -424,6 +447,16 @@ func fmtMs(v float64) string {
 		return fmt.Sprintf("%.1fms", v)
 	}
 	return fmt.Sprintf("%.2fs", v/1000)
+}
+
+// fmtPct formats a share as a percentage, with two decimals below 1% so that a trickle of
+// errors never shows as 0.0.
+func fmtPct(v float64) string {
+	p := v * 100
+	if p > 0 && p < 1 {
+		return fmt.Sprintf("%.2f", p)
+	}
+	return fmt.Sprintf("%.1f", p)
 }
 
 func fmtUptime(sec float64) string {
