@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 15s
 
-.PHONY: all build run test test-race deps-test vet lint bench bench-peers fuzz clean
+.PHONY: all build run test test-race deps-test vet lint bench bench-peers bench-tls fuzz clean
 
 all: build
 
@@ -34,11 +34,15 @@ lint: vet
 
 ## bench: the in-repo micro benchmarks (allocation proofs included)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./http1/ ./routing/ ./limits/ ./lb/ ./proxy/ ./gateway/
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./http1/ ./routing/ ./limits/ ./lb/ ./proxy/ ./gateway/ ./tls/
 
 ## bench-peers: Sluice against NGINX, HAProxy (HTTP and TCP relay), one core each
 bench-peers: build
 	bash bench/peers/run.sh
+
+## bench-tls: Sluice against NGINX terminating TLS (full handshakes, CPU per request), one core each
+bench-tls:
+	bash bench/tls/run.sh
 
 ## fuzz: every fuzz target for a bounded time
 fuzz:
