@@ -142,7 +142,7 @@ upstreams:
     circuit_breaker:
       min_requests: 20
       failure_percent: 50
-      open_duration: 1s
+      open_duration: 3s
     targets:
       - address: %s
       - address: %s
