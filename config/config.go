@@ -86,12 +86,13 @@ type Upstream struct {
 	ResponseTimeout Duration     // response_timeout: time to first response byte -> 504
 	ReadTimeout     Duration     // read_timeout: max silence while streaming the response
 	Pool            Pool         // pool
-	Retries         int          // retries: of idempotent requests on a reused connection that closed before any response byte
+	Retries         int          // retries: of a request that failed before any response byte (see docs/config.md)
 
 	HealthCheck      HealthCheck      // health_check: active checks; off without a path
 	OutlierDetection OutlierDetection // outlier_detection: passive ejection
 	CircuitBreaker   CircuitBreaker   // circuit_breaker: off unless present
 	RetryBudget      RetryBudget      // retry_budget
+	RetryBackoff     RetryBackoff     // retry_backoff: before a retry on the same target
 	PanicThreshold   int              // panic_threshold: percent of usable targets below which all get traffic
 	Resolver         string           // resolver: host:port of the DNS server for dns/srv targets; "" = /etc/resolv.conf
 

@@ -65,6 +65,7 @@ func defaultUpstream(name string) *Upstream {
 		HealthCheck:      defaultHealthCheck(),
 		OutlierDetection: defaultOutlierDetection(),
 		RetryBudget:      defaultRetryBudget(),
+		RetryBackoff:     defaultRetryBackoff(),
 		PanicThreshold:   DefaultPanicThreshold,
 	}
 }

@@ -100,6 +100,7 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 				BaseEjectionTime: Duration(30 * time.Second), MaxEjectionTime: Duration(300 * time.Second),
 				MaxEjectionPercent: 50, Interval: Duration(10 * time.Second)},
 			RetryBudget:    RetryBudget{Percent: 20, MinPerSecond: 10},
+			RetryBackoff:   RetryBackoff{Base: Duration(25 * time.Millisecond), Max: Duration(250 * time.Millisecond)},
 			PanicThreshold: 50,
 		}},
 		Routes: []*Route{{
@@ -221,6 +222,7 @@ upstreams:
     retry_budget:
       percent: 10
       min_per_second: 5
+    retry_backoff: { base: 10ms, max: 1s }
     panic_threshold: 30
   orders:
     balancer: consistent_hash
@@ -291,6 +293,7 @@ func TestFullConfigFillsEveryField(t *testing.T) {
 			FailurePercent: 40, SlowCallDuration: Duration(2 * time.Second), SlowCallPercent: 60,
 			OpenDuration: Duration(15 * time.Second), HalfOpenProbes: 3},
 		RetryBudget:    RetryBudget{Percent: 10, MinPerSecond: 5},
+		RetryBackoff:   RetryBackoff{Base: Duration(10 * time.Millisecond), Max: Duration(time.Second)},
 		PanicThreshold: 30,
 	}
 	if !reflect.DeepEqual(u, wantUsers) {

@@ -54,6 +54,13 @@ type RetryBudget struct {
 	MinPerSecond int // min_per_second: retries allowed regardless of traffic
 }
 
+// RetryBackoff is the delay before a retry on the target that failed (a retry on another
+// target goes at once): uniform in [0, min(max, base*2^attempt)], "full jitter".
+type RetryBackoff struct {
+	Base Duration // base: ceiling of the first retry's delay
+	Max  Duration // max: cap of the ceiling
+}
+
 // Resilience defaults; docs/config.md lists the same values.
 const (
 	DefaultHealthInterval                     = 10 * time.Second
@@ -74,6 +81,8 @@ const (
 	DefaultBreakerHalfOpenProbes              = 1
 	DefaultRetryBudgetPercent                 = 20
 	DefaultRetryBudgetMinPerSecond            = 10
+	DefaultRetryBackoffBase                   = 25 * time.Millisecond
+	DefaultRetryBackoffMax                    = 250 * time.Millisecond
 	DefaultPanicThreshold                     = 50
 	maxHealthThreshold                        = 100
 	maxConsecutiveFailures                    = 1000
@@ -114,6 +123,10 @@ func defaultCircuitBreaker() CircuitBreaker {
 	}
 }
 
+func defaultRetryBackoff() RetryBackoff {
+	return RetryBackoff{Base: Duration(DefaultRetryBackoffBase), Max: Duration(DefaultRetryBackoffMax)}
+}
+
 func defaultRetryBudget() RetryBudget {
 	return RetryBudget{Percent: DefaultRetryBudgetPercent, MinPerSecond: DefaultRetryBudgetMinPerSecond}
 }
@@ -124,6 +137,7 @@ func (d *configDecoder) resilienceDecoders(u *Upstream, fd fieldDecoders) {
 	fd["outlier_detection"] = func(v *yaml.Node, p string) { d.outlierDetection(&u.OutlierDetection, v, p) }
 	fd["circuit_breaker"] = func(v *yaml.Node, p string) { d.circuitBreaker(&u.CircuitBreaker, v, p) }
 	fd["retry_budget"] = func(v *yaml.Node, p string) { d.retryBudget(&u.RetryBudget, v, p) }
+	fd["retry_backoff"] = func(v *yaml.Node, p string) { d.retryBackoff(&u.RetryBackoff, v, p) }
 	fd["resolver"] = func(v *yaml.Node, p string) {
 		s, ok := d.str(v, p)
 		if !ok {
@@ -302,6 +316,30 @@ func (d *configDecoder) retryBudget(r *RetryBudget, n *yaml.Node, path string) {
 	})
 }
 
+func (d *configDecoder) retryBackoff(b *RetryBackoff, n *yaml.Node, path string) {
+	var maxNode *yaml.Node
+	d.fields(n, path, fieldDecoders{
+		"base": func(v *yaml.Node, p string) {
+			if x, ok := d.durationIn(v, p, 1, 0); ok {
+				b.Base = x
+			}
+		},
+		"max": func(v *yaml.Node, p string) {
+			if x, ok := d.durationIn(v, p, 1, 0); ok {
+				b.Max = x
+				maxNode = deref(v)
+			}
+		},
+	})
+	if b.Max < b.Base {
+		at := maxNode
+		if at == nil {
+			at = deref(n)
+		}
+		d.errorf(at, field(path, "max"), "max %s is below base %s", b.Max, b.Base)
+	}
+}
+
 // formatResilience writes the resilience fields of u into its mapping.
 func formatResilience(body *yaml.Node, u *Upstream) {
 	if h := u.HealthCheck; h.Enabled() {
@@ -339,6 +377,10 @@ func formatResilience(body *yaml.Node, u *Upstream) {
 		"retry_budget", mapping(
 			"percent", num(int64(u.RetryBudget.Percent)),
 			"min_per_second", num(int64(u.RetryBudget.MinPerSecond)),
+		),
+		"retry_backoff", mapping(
+			"base", str(u.RetryBackoff.Base.String()),
+			"max", str(u.RetryBackoff.Max.String()),
 		),
 		"panic_threshold", num(int64(u.PanicThreshold)),
 	)

@@ -31,6 +31,8 @@ func TestResilienceSectionsRejectBadValuesWithPositions(t *testing.T) {
 			at: "101", path: "upstreams.users.circuit_breaker.failure_percent", msg: "out of range"},
 		{name: "retry budget percent out of range", src: upstreamWith("    retry_budget: { percent: -1 }\n"),
 			at: "-1", path: "upstreams.users.retry_budget.percent", msg: "out of range"},
+		{name: "backoff max below base", src: upstreamWith("    retry_backoff: { base: 1s, max: 10ms }\n"),
+			at: "10ms", path: "upstreams.users.retry_backoff.max", msg: "below base"},
 		{name: "panic threshold out of range", src: upstreamWith("    panic_threshold: 150\n"),
 			at: "150", path: "upstreams.users.panic_threshold", msg: "out of range"},
 	})

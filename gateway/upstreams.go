@@ -62,6 +62,8 @@ type lbUpstream struct {
 	odCfg   config.OutlierDetection
 	budget  *lb.RetryBudget
 	rbCfg   config.RetryBudget
+	backoff lb.RetryBackoff       // before a retry on the target that failed
+	rnd     *lb.Rand              // backoff jitter
 	targets map[string]*lb.Target // current members by address
 	health  *healthChecks         // nil when health checks are off
 
@@ -133,15 +135,26 @@ func (b *lbBalancer) pick(now int64, key uint64, avoid *proxy.Target) *proxy.Tar
 	return nil
 }
 
-// Retry picks another target for a request that failed on failed before anything was sent
-// upstream, when the retry budget allows one. It returns nil when the budget is spent or no
-// other target is available; the caller then answers with the failure it has.
-func (b *lbBalancer) Retry(_ int64, key uint64, failed *proxy.Target) *proxy.Target {
+// Retry chooses the target for attempt (0 for the first retry) of a request that failed on
+// failed, when the retry budget allows one: another target when one is available, sent at once
+// (a different target has no reason to be spared), else failed itself after an exponential
+// backoff with full jitter, which spreads the retries of clients that failed together. It
+// returns nil when the budget is spent or no target can take the request; the caller then
+// answers with the failure it has.
+func (b *lbBalancer) Retry(_ int64, key uint64, failed *proxy.Target, attempt int) (*proxy.Target, time.Duration) {
 	now := lbNow()
-	if bud := b.u.budget; bud != nil && !bud.TryRetry(now) {
-		return nil
+	u := b.u
+	if u.budget != nil && !u.budget.TryRetry(now) {
+		return nil, 0
 	}
-	return b.pick(now, key, failed)
+	if t := b.pick(now, key, failed); t != nil {
+		return t, 0
+	}
+	t := b.pick(now, key, nil)
+	if t == nil {
+		return nil, 0
+	}
+	return t, u.backoff.Backoff(attempt, u.rnd.Uint64())
 }
 
 // Done settles an exchange: it releases the in-flight count and feeds the latency estimate, the
@@ -298,6 +311,14 @@ func (r *resilience) applyUpstream(cu *config.Upstream, pu *proxy.Upstream) erro
 			return err
 		}
 		u.budget, u.rbCfg = bud, cu.RetryBudget
+	}
+	bo, err := lb.NewRetryBackoff(cu.RetryBackoff.Base.Duration(), cu.RetryBackoff.Max.Duration())
+	if err != nil {
+		return err
+	}
+	u.backoff = bo
+	if u.rnd == nil {
+		u.rnd = lb.NewRand(policy.Seed ^ 0x5851f42d4c957f2d)
 	}
 	u.health = u.health.update(cu.HealthCheck, u.targets, &r.wg)
 

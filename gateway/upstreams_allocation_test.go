@@ -25,7 +25,7 @@ func TestBalancerPickDoneAllocatesNothing(t *testing.T) {
 			i++
 			pt := bal.Pick(0, i*0x9e3779b97f4a7c15)
 			bal.Done(pt, 0, proxy.OutcomeConnectFailure, 0)
-			if r := rp.Retry(0, i, pt); r != nil {
+			if r, _ := rp.Retry(0, i, pt, 0); r != nil {
 				bal.Done(r, 0, proxy.OutcomeSuccess, 1000)
 			}
 		}); n != 0 {

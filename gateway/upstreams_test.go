@@ -226,7 +226,10 @@ func TestRetryGoesToAnotherTargetWithinTheBudget(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		first := ad.Pick(0, 0)
 		ad.Done(first, 0, proxy.OutcomeConnectFailure, 0)
-		if r := ad.Retry(0, 0, first); r != nil {
+		if r, delay := ad.Retry(0, 0, first, 0); r != nil {
+			if delay != 0 {
+				t.Fatalf("retry %d on another target waits %v, want 0", i, delay)
+			}
 			if r == first {
 				t.Fatalf("retry %d went to the failed target %s", i, r.Addr)
 			}
@@ -239,6 +242,33 @@ func TestRetryGoesToAnotherTargetWithinTheBudget(t *testing.T) {
 		t.Fatalf("%d retries of 10 requests with a 50%% budget, want 5", retried)
 	}
 	_ = pa
+}
+
+func TestRetryOnTheOnlyTargetBacksOffWithJitter(t *testing.T) {
+	f := newLBFixture(t)
+	u := f.build("    retry_backoff: { base: 10ms, max: 40ms }\n    retry_budget: { percent: 100 }\n", addrA)
+	ad := u.Balancer.(*lbBalancer)
+	var maxSeen [4]time.Duration
+	distinct := map[time.Duration]bool{}
+	for i := 0; i < 200; i++ {
+		first := ad.Pick(0, 0)
+		ad.Done(first, 0, proxy.OutcomeConnectFailure, 0)
+		attempt := i % 4
+		r, delay := ad.Retry(0, 0, first, attempt)
+		if r != first {
+			t.Fatalf("retry went to %v, want the only target", r)
+		}
+		ceiling := min(10*time.Millisecond<<attempt, 40*time.Millisecond)
+		if delay < 0 || delay > ceiling {
+			t.Fatalf("attempt %d waits %v, want within [0, %v]", attempt, delay, ceiling)
+		}
+		maxSeen[attempt] = max(maxSeen[attempt], delay)
+		distinct[delay] = true
+		ad.Done(r, 0, proxy.OutcomeSuccess, 0)
+	}
+	if len(distinct) < 100 || maxSeen[3] < 30*time.Millisecond {
+		t.Fatalf("%d distinct delays, attempt-3 max %v: no jitter or no growth", len(distinct), maxSeen[3])
+	}
 }
 
 func TestHashKeysFollowTheConfiguredPartOfTheRequest(t *testing.T) {

@@ -34,7 +34,7 @@ type Upstream struct {
 	ConnectTimeout  time.Duration
 	ResponseTimeout time.Duration // to the first byte of the response head
 	ReadTimeout     time.Duration // max silence while the response body streams
-	Retries         int           // retries of idempotent requests on a stale keep-alive connection
+	Retries         int           // attempts after a failure before any response byte (stale connection, other target)
 	MaxIdle         int           // idle connections per loop and target
 	MaxConns        int           // connections per loop and target; 0 unlimited
 	IdleTimeout     time.Duration

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/netip"
+	"time"
 
 	"github.com/sluice-gw/sluice/http1"
 )
@@ -71,11 +72,12 @@ type Balancer interface {
 type HashKeyFunc func(r *http1.Request, clientIP, path []byte) uint64
 
 // RetryPicker is an optional extension of Balancer: a balancer that implements it lets the
-// session move a failed request to another target. Retry is called when an attempt on failed
-// ended before any response byte and the request can be sent again (nothing was sent, or an
-// idempotent request without a body, RFC 9110 §9.2.2); it returns a target other than failed,
-// or nil when none is available or the retry budget is spent. The session reports the failed
+// session send a failed request again. Retry is called when attempt (0 for the first retry) on
+// failed ended before any response byte and the request can be sent again (nothing was sent,
+// or an idempotent request without a body, RFC 9110 §9.2.2). It returns the target for the
+// retry, another than failed when one is available, and how long to wait before sending it; or
+// nil when the retry budget is spent or no target can take it. The session reports the failed
 // attempt with Done before it asks, and settles the new one with Done like any other.
 type RetryPicker interface {
-	Retry(now int64, key uint64, failed *Target) *Target
+	Retry(now int64, key uint64, failed *Target, attempt int) (t *Target, delay time.Duration)
 }

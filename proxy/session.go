@@ -30,6 +30,7 @@ const (
 	timerResponse           // no response head from the upstream: 504
 	timerRead               // the response body stalled: abort
 	timerLinger             // half-closed after an answer: close
+	timerRetry              // backing off before a retry (RetryPicker): connect then
 )
 
 const (
@@ -396,6 +397,8 @@ func (s *Session) OnTimer(now int64) {
 	case timerLinger:
 		s.io.ClientClose()
 		s.phase = phaseClosed
+	case timerRetry:
+		s.io.UpstreamAcquire(s.target, true)
 	}
 	if s.phase != phaseClosed {
 		s.flow()
@@ -917,9 +920,10 @@ func (s *Session) upstreamGone() {
 	s.fail(502, "upstream closed connection")
 }
 
-// moveTarget retries the request on another target when the upstream's balancer offers one
-// (RetryPicker: a different target, within the retry budget) and Upstream.Retries allows
-// another attempt. The failed attempt is settled with the balancer first as outcome o.
+// moveTarget retries the request when the upstream's balancer offers a target (RetryPicker:
+// another target when one is available, within the retry budget, after the backoff it asks
+// for) and Upstream.Retries allows another attempt. The failed attempt is settled with the
+// balancer first as outcome o.
 func (s *Session) moveTarget(o Outcome) bool {
 	if s.route == nil || s.target == nil {
 		return false
@@ -934,9 +938,9 @@ func (s *Session) moveTarget(o Outcome) bool {
 	old.InFlight.Add(-1)
 	up.Balancer.Done(old, now, o, 0)
 	s.target = nil
-	t := rp.Retry(now, s.hashKey, old)
+	t, delay := rp.Retry(now, s.hashKey, old, s.moves)
 	if t == nil {
-		// Nothing to move to: answer as without a retry, the failed attempt already settled.
+		// Nothing to retry on: answer as without a retry, the failed attempt already settled.
 		s.rec.Target = old
 		return false
 	}
@@ -946,8 +950,14 @@ func (s *Session) moveTarget(o Outcome) bool {
 	s.rec.Retried = true
 	t.InFlight.Add(1)
 	s.phase = phaseConnect
+	if delay > 0 {
+		// The OnTimer sweep sends it; a fresh connection, since the failure may have been the
+		// pooled one's.
+		s.arm(timerRetry, delay)
+		return true
+	}
 	s.timer = timerNone
-	s.io.UpstreamAcquire(t, false)
+	s.io.UpstreamAcquire(t, t == old)
 	return true
 }
 

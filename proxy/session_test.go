@@ -488,6 +488,10 @@ type movingBalancer struct {
 	budget int
 	done   []string // "addr:outcome"
 	asked  []*Target
+	// same makes Retry answer the failed target again after delay (no other target).
+	same     bool
+	delay    time.Duration
+	attempts []int
 }
 
 func (b *movingBalancer) Pick(now int64, key uint64) *Target {
@@ -498,18 +502,22 @@ func (b *movingBalancer) Pick(now int64, key uint64) *Target {
 func (b *movingBalancer) Done(t *Target, now int64, o Outcome, rtt int64) {
 	b.done = append(b.done, t.Addr+":"+string(rune('0'+o)))
 }
-func (b *movingBalancer) Retry(now int64, key uint64, failed *Target) *Target {
+func (b *movingBalancer) Retry(now int64, key uint64, failed *Target, attempt int) (*Target, time.Duration) {
 	b.asked = append(b.asked, failed)
+	b.attempts = append(b.attempts, attempt)
 	if b.budget == 0 {
-		return nil
+		return nil, 0
 	}
 	b.budget--
+	if b.same {
+		return failed, b.delay
+	}
 	for _, t := range b.ts {
 		if t != failed {
-			return t
+			return t, 0
 		}
 	}
-	return nil
+	return nil, 0
 }
 
 func newMovingSession(t *testing.T, retries, budget int) (*Session, *fakeIO, *movingBalancer) {
@@ -600,5 +608,47 @@ func TestSessionMovesIdempotentRequestWhenUpstreamDiesBeforeAnswering(t *testing
 				t.Fatalf("%q: client got %q", tc.req, got)
 			}
 		}
+	}
+}
+
+func TestSessionRetriesTheSameTargetAfterTheBackoff(t *testing.T) {
+	s, f, b := newMovingSession(t, 2, 10)
+	b.same, b.delay = true, 50*time.Millisecond
+	f.feedClient(s, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+	s.OnUpstreamFailed(errConnRefused)
+	if len(f.targets) != 1 {
+		t.Fatalf("acquired %d times before the backoff ran out, want 1", len(f.targets))
+	}
+	s.OnTimer(f.now + int64(49*time.Millisecond))
+	if len(f.targets) != 1 {
+		t.Fatal("retried before the backoff ran out")
+	}
+	s.OnTimer(f.now + int64(50*time.Millisecond))
+	if len(f.targets) != 2 || f.targets[1] != b.ts[0] || !f.acquires[1] {
+		t.Fatalf("after the backoff: acquired %v (fresh %v), want a fresh connection to the same target", f.targets, f.acquires)
+	}
+	s.OnUpstreamFailed(errConnRefused)
+	s.OnTimer(f.now + int64(100*time.Millisecond))
+	if len(b.attempts) != 2 || b.attempts[0] != 0 || b.attempts[1] != 1 {
+		t.Fatalf("attempts asked %v, want [0 1]", b.attempts)
+	}
+	f.readyAndAnswer(t, s, false, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+	if b.ts[0].InFlight.Load() != 0 || len(b.done) != 3 {
+		t.Fatalf("in flight %d, Done %v; want 0 and three settled attempts", b.ts[0].InFlight.Load(), b.done)
+	}
+}
+
+func TestSessionClientLeavingDuringBackoffSettlesTheAttempt(t *testing.T) {
+	s, f, b := newMovingSession(t, 1, 10)
+	b.same, b.delay = true, time.Second
+	f.feedClient(s, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+	s.OnUpstreamFailed(errConnRefused)
+	s.OnClientClosed()
+	if b.ts[0].InFlight.Load() != 0 || len(b.done) != 2 || b.done[1] != "127.0.0.1:1:4" {
+		t.Fatalf("in flight %d, Done %v; want the waiting attempt settled as abandoned", b.ts[0].InFlight.Load(), b.done)
+	}
+	s.OnTimer(f.now + int64(2*time.Second))
+	if len(f.targets) != 1 {
+		t.Fatal("a closed session still retried")
 	}
 }
