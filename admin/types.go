@@ -83,7 +83,7 @@ type TargetStats struct {
 	P50Ms       float64 `json:"p50_ms"`
 	P99Ms       float64 `json:"p99_ms"`
 	RPS         float64 `json:"rps"`
-	ErrorRate   float64 `json:"error_rate"`
+	ErrorRate   float64 `json:"error_rate"` // share of 5xx in the window
 	Requests    uint64  `json:"requests"`
 	Errors      uint64  `json:"errors"`
 	Consecutive int64   `json:"consecutive_errors"`

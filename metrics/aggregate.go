@@ -72,7 +72,7 @@ type TargetSecond struct {
 	EWMA        time.Duration // of upstream response-head latency, per-second samples, alpha 0.3
 	P50, P99    time.Duration
 	RPS         float64
-	ErrorRate   float64 // share of gateway-made errors in the window
+	ErrorRate   float64 // share of 5xx answers (the target's or the gateway's for it) in the window
 	Requests    uint64
 	Errors      uint64
 	Consecutive int64
@@ -94,6 +94,7 @@ type routeAgg struct {
 
 type targetAgg struct {
 	prevReq, prevErr   uint64
+	prev5xx            uint64
 	prevSum, prevCount int64
 	prevLat, curLat    latencyCounts
 	ewma               float64
@@ -212,7 +213,7 @@ func (a *routeAgg) history(ring []float64) []float64 {
 
 func (m *Metrics) tickTarget(ts *targetSeries, secs float64, now time.Time) TargetSecond {
 	a := &ts.agg
-	req, errs := ts.requests.Get(), ts.errors.Get()
+	req, errs, r5xx := ts.requests.Get(), ts.errors.Get(), ts.classes[class5xx].Get()
 	sum, count := ts.rttSum.Load(), ts.rttCount.Load()
 	ts.window.load(&a.curLat)
 	if dc := count - a.prevCount; dc > 0 {
@@ -235,9 +236,9 @@ func (m *Metrics) tickTarget(ts *targetSeries, secs float64, now time.Time) Targ
 		Consecutive: ts.consecutive.Load(),
 	}
 	if dr := req - a.prevReq; dr > 0 {
-		out.ErrorRate = float64(errs-a.prevErr) / float64(dr)
+		out.ErrorRate = float64(r5xx-a.prev5xx) / float64(dr)
 	}
-	a.prevReq, a.prevErr, a.prevSum, a.prevCount = req, errs, sum, count
+	a.prevReq, a.prevErr, a.prev5xx, a.prevSum, a.prevCount = req, errs, r5xx, sum, count
 	a.prevLat = a.curLat
 	if t := ts.target.Load(); t != nil {
 		out.Weight = t.Weight

@@ -112,7 +112,7 @@ func TestTickReportsRatesPercentilesAndHistory(t *testing.T) {
 	for i := 0; i < 98; i++ {
 		m.Observe(rec(f.users, f.u1, 200, 1e6, 8e5, "/users/"))
 	}
-	m.Observe(rec(f.users, f.u1, 500, 100e6, 90e6, "/users/"))
+	m.Observe(rec(f.users, f.u1, 500, 100e6, 90e6, "/users/")) // the target's own 500s
 	m.Observe(rec(f.users, f.u1, 500, 100e6, 90e6, "/users/"))
 	s := m.Tick(t0.Add(3 * time.Second)) // a two-second window
 	if s.Seq != 2 || s.Interval != 2*time.Second {
@@ -139,7 +139,7 @@ func TestTickReportsRatesPercentilesAndHistory(t *testing.T) {
 		t.Fatalf("the no-route row shows without traffic: %+v", s.Routes)
 	}
 	tg := s.Upstreams[0].Targets[0]
-	if tg.Addr != "127.0.0.1:9001" || tg.RPS != 50 || tg.State != StateUp {
+	if tg.Addr != "127.0.0.1:9001" || tg.RPS != 50 || tg.State != StateUp || tg.ErrorRate != 0.02 || tg.Errors != 0 {
 		t.Fatalf("target %+v", tg)
 	}
 	// EWMA starts at the first window's mean RTT: (98*0.8ms + 2*90ms) / 100.
