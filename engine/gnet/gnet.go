@@ -155,6 +155,7 @@ type server struct {
 	loops     []*loop // learnt at start (discoverLoops); gnet does not list its loops
 	byEL      map[gn.EventLoop]*loop
 	bootstrap map[string]bool // local addresses of discovery connections
+	fullConns atomic.Int64    // connections polled for OnWritable, all loops
 	bootSeen  []string
 }
 
@@ -244,6 +245,7 @@ func (s *server) OnTraffic(gc gn.Conn) gn.Action {
 	if !c.closed && !c.full && gc.OutboundBuffered() > s.opts.HighWatermark {
 		c.full = true
 		l.full = append(l.full, c)
+		s.fullConns.Add(1)
 	}
 	l.leave()
 	return gn.None
@@ -304,6 +306,11 @@ func (s *server) OnTick() (time.Duration, gn.Action) {
 			return nil
 		}))
 	}
+	// gnet does not report that a queue drained, so while any connection is above the high
+	// watermark the loops poll every millisecond; otherwise only the handler's tick runs.
+	if s.fullConns.Load() > 0 {
+		return time.Millisecond, gn.None
+	}
 	return s.opts.TickInterval, gn.None
 }
 
@@ -328,6 +335,15 @@ func (s *server) Stop() error {
 	defer cancel()
 	err := s.eng.Stop(ctx)
 	<-s.done
+	// Pumped connections left gnet: close them now that no loop runs.
+	s.mu.Lock()
+	loops := s.loops
+	s.mu.Unlock()
+	for _, l := range loops {
+		for len(l.pumps) > 0 {
+			l.pumps[len(l.pumps)-1].pumpClose(engine.ErrShutdown)
+		}
+	}
 	return err
 }
 
@@ -345,6 +361,8 @@ type loop struct {
 	pendingFIN []*conn // half-closed connections whose queued bytes are still going out
 	depth      int     // nesting of handler calls in progress
 	deferred   []closeNote
+	pumps      []*conn // connections in pump mode, closed by Stop
+	lastTick   int64   // when the handler's OnTick last ran
 }
 
 func (l *loop) Index() int { return l.idx }
@@ -357,7 +375,7 @@ func (l *loop) tick() {
 	kept := l.full[:0]
 	for _, c := range l.full {
 		switch {
-		case c.closed:
+		case c.closed || c.pm != nil: // pump mode reports OnWritable itself
 			c.full = false
 		case c.gc.OutboundBuffered() < l.s.opts.LowWatermark:
 			c.full = false
@@ -367,11 +385,12 @@ func (l *loop) tick() {
 		}
 	}
 	clear(l.full[len(kept):])
+	l.s.fullConns.Add(int64(len(kept) - len(l.full)))
 	l.full = kept
 	waiting := l.pendingFIN[:0]
 	for _, c := range l.pendingFIN {
 		switch {
-		case c.closed:
+		case c.closed || c.pm != nil:
 		case c.gc.OutboundBuffered() == 0:
 			_ = shutdownWrite(c.gc.Fd())
 		default:
@@ -380,7 +399,10 @@ func (l *loop) tick() {
 	}
 	clear(l.pendingFIN[len(waiting):])
 	l.pendingFIN = waiting
-	l.s.h.OnTick(l, now)
+	if now-l.lastTick >= int64(l.s.opts.TickInterval) {
+		l.lastTick = now
+		l.s.h.OnTick(l, now)
+	}
 }
 
 func (l *loop) Execute(fn func()) error {
@@ -431,9 +453,14 @@ type conn struct {
 	closed     bool
 	notified   bool
 	detached   bool
+	pm         *pump  // pump mode (pump.go): the socket left gnet at the first PauseRead
+	pbuf       []byte // pump mode: inbound bytes delivered and not yet discarded
 }
 
 func (c *conn) Peek() []byte {
+	if c.pm != nil {
+		return c.pbuf
+	}
 	if c.useTail {
 		return c.tail
 	}
@@ -445,6 +472,10 @@ func (c *conn) Peek() []byte {
 func (c *conn) Discard(n int) {
 	switch {
 	case n <= 0:
+	case c.pm != nil:
+		n = min(n, len(c.pbuf))
+		c.pbuf = c.pbuf[n:]
+		c.pm.consumed(n)
 	case c.useTail:
 		c.tail = c.tail[min(n, len(c.tail)):]
 	default:
@@ -456,6 +487,9 @@ func (c *conn) Write(p []byte) error {
 	if c.closed || c.wclosed {
 		return engine.ErrClosed
 	}
+	if c.pm != nil {
+		return c.pumpWrite(p, nil)
+	}
 	_, err := c.gc.Write(p)
 	return err
 }
@@ -463,6 +497,9 @@ func (c *conn) Write(p []byte) error {
 func (c *conn) Write2(a, b []byte) error {
 	if c.closed || c.wclosed {
 		return engine.ErrClosed
+	}
+	if c.pm != nil {
+		return c.pumpWrite(a, b)
 	}
 	if len(b) == 0 {
 		_, err := c.gc.Write(a)
@@ -474,13 +511,46 @@ func (c *conn) Write2(a, b []byte) error {
 	return err
 }
 
-func (c *conn) OutboundBuffered() int { return c.gc.OutboundBuffered() }
-func (c *conn) PauseRead(bool) error  { return engine.ErrNotSupported }
-func (c *conn) Loop() engine.Loop     { return c.l }
-func (c *conn) Context() any          { return c.ctx }
-func (c *conn) SetContext(v any)      { c.ctx = v }
-func (c *conn) RemoteAddr() net.Addr  { return c.remote }
-func (c *conn) Fd() int               { return c.gc.Fd() }
+func (c *conn) OutboundBuffered() int {
+	if c.pm != nil {
+		return int(c.pm.queued.Load())
+	}
+	return c.gc.OutboundBuffered()
+}
+
+// PauseRead moves the connection to pump mode on its first pause (pump.go), where reading
+// really stops.
+func (c *conn) PauseRead(pause bool) error {
+	if c.closed {
+		return engine.ErrClosed
+	}
+	if c.pm == nil {
+		if !pause {
+			return nil
+		}
+		return c.enterPump()
+	}
+	c.pm.setPaused(pause)
+	if !pause && len(c.pbuf) > 0 {
+		// Bytes left buffered are offered again (engine.Conn contract).
+		_ = c.l.Execute(func() {
+			if !c.closed && len(c.pbuf) > 0 {
+				c.l.s.h.OnData(c)
+			}
+		})
+	}
+	return nil
+}
+func (c *conn) Loop() engine.Loop    { return c.l }
+func (c *conn) Context() any         { return c.ctx }
+func (c *conn) SetContext(v any)     { c.ctx = v }
+func (c *conn) RemoteAddr() net.Addr { return c.remote }
+func (c *conn) Fd() int {
+	if c.pm != nil {
+		return -1
+	}
+	return c.gc.Fd()
+}
 
 // CloseWrite sends FIN once every queued byte is out: at once when nothing is queued, else
 // from the loop's tick when gnet's outbound buffer has drained.
@@ -492,6 +562,10 @@ func (c *conn) CloseWrite() error {
 		return nil
 	}
 	c.wclosed = true
+	if c.pm != nil {
+		c.pumpCloseWrite()
+		return nil
+	}
 	if err := c.gc.Flush(); err != nil {
 		return err
 	}
@@ -506,6 +580,10 @@ func (c *conn) Close() error {
 	if c.closed {
 		return nil
 	}
+	if c.pm != nil {
+		c.pumpClose(nil)
+		return nil
+	}
 	c.closed = true
 	c.localClose = true
 	// The loop-side close is synchronous; gn.Conn.Close would queue a task instead.
@@ -515,6 +593,9 @@ func (c *conn) Close() error {
 func (c *conn) Detach() (net.Conn, []byte, error) {
 	if c.closed {
 		return nil, nil, engine.ErrClosed
+	}
+	if c.pm != nil {
+		return nil, nil, fmt.Errorf("%w: detach of a paused gnet connection", engine.ErrNotSupported)
 	}
 	if err := c.gc.Flush(); err != nil {
 		return nil, nil, err
