@@ -389,3 +389,71 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestPanicModeSpreadsOverUnhealthyTargets(t *testing.T) {
+	f := newLBFixture(t)
+	u := f.build("    panic_threshold: 50\n", addrA, addrB, addrC)
+	f.lbTarget(u, addrA).SetHealthy(false)
+	f.lbTarget(u, addrB).SetHealthy(false) // one usable of three: below 50%
+	got := map[string]int{}
+	for i := 0; i < 300; i++ {
+		got[exchange(u, proxy.OutcomeSuccess).Addr]++
+	}
+	if got[addrA] < 50 || got[addrB] < 50 || got[addrC] < 50 {
+		t.Fatalf("panic mode spread %v, want every target used", got)
+	}
+	// A new panic threshold builds a new set (lb.SetConfig is fixed at NewSet) with fresh
+	// targets: mark them again.
+	u = f.build("    panic_threshold: 0\n", addrA, addrB, addrC)
+	f.lbTarget(u, addrA).SetHealthy(false)
+	f.lbTarget(u, addrB).SetHealthy(false)
+	for i := 0; i < 50; i++ {
+		if pt := exchange(u, proxy.OutcomeSuccess); pt.Addr != addrC {
+			t.Fatalf("without panic mode pick %d went to unhealthy %s", i, pt.Addr)
+		}
+	}
+}
+
+func TestSweepMirrorsAdminDrainIntoTheBalancer(t *testing.T) {
+	f := newLBFixture(t)
+	u := f.build("", addrA, addrB)
+	targetByAddr(u, addrA).Draining.Store(true)
+	waitFor(t, "the drain to reach the lb target", func() bool { return f.lbTarget(u, addrA).Draining() })
+	targetByAddr(u, addrA).Draining.Store(false)
+	waitFor(t, "the undrain to reach the lb target", func() bool { return !f.lbTarget(u, addrA).Draining() })
+}
+
+// FuzzCookieValue checks the Cookie scanner against a plain reference on arbitrary field values:
+// it never panics, and finds what strings.Split finds.
+func FuzzCookieValue(f *testing.F) {
+	for _, s := range []string{"sid=1", "a=1; sid=2", "sid=\"q\"", "sid", "; ;sid= x ;", "SID=1; sid=", "sid==="} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		if strings.ContainsAny(v, "\r\n\x00") {
+			return
+		}
+		var r http1.Request
+		if _, err := http1.ParseRequest([]byte("GET / HTTP/1.1\r\nHost: a\r\nCookie: "+v+"\r\n\r\n"), &r); err != nil {
+			return
+		}
+		got, ok := cookieValue(&r, "sid")
+		var want string
+		found := false
+		for _, pair := range strings.Split(strings.Trim(string(r.Peek("Cookie")), " \t"), ";") {
+			pair = strings.TrimLeft(pair, " \t")
+			name, val, eq := strings.Cut(pair, "=")
+			if eq && name == "sid" {
+				val = strings.TrimRight(val, " \t")
+				if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
+					val = val[1 : len(val)-1]
+				}
+				want, found = val, true
+				break
+			}
+		}
+		if ok != found || string(got) != want {
+			t.Fatalf("cookie %q: got %q,%v want %q,%v", v, got, ok, want, found)
+		}
+	})
+}
