@@ -181,3 +181,45 @@ func TestBreakerOpensAndHalfOpensEndToEnd(t *testing.T) {
 		}
 	})
 }
+
+func TestUnhealthyTargetGetsNoTraffic(t *testing.T) {
+	eachBackend(t, func(t *testing.T, engine string) {
+		var sick atomic.Bool
+		var served atomic.Int64
+		flaky := startHTTPUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/healthz" {
+				if sick.Load() {
+					w.WriteHeader(503)
+				}
+				return
+			}
+			served.Add(1)
+			io.WriteString(w, "flaky")
+		}))
+		steady := startHTTPUpstream(t, okHandler("steady"))
+		g, addr := startGateway(t, engine, oneUpstream(
+			"    health_check: { path: /healthz, interval: 20ms, timeout: 15ms, healthy_threshold: 1, unhealthy_threshold: 2 }\n    panic_threshold: 0\n",
+			flaky.Addr, steady.Addr))
+		sick.Store(true)
+		waitFor(t, "the check to fail the target", func() bool {
+			for _, st := range g.res.targetStats("u") {
+				if st.Addr == flaky.Addr {
+					return !st.Healthy
+				}
+			}
+			return false
+		})
+		before := served.Load()
+		cl := &http.Client{Timeout: 5 * time.Second}
+		for i := 0; i < 30; i++ {
+			if got := getBody(cl, addr); got != "steady" {
+				t.Fatalf("request %d: %q, want the healthy target", i, got)
+			}
+		}
+		if served.Load() != before {
+			t.Fatalf("the unhealthy target served %d requests", served.Load()-before)
+		}
+		sick.Store(false)
+		waitFor(t, "traffic to return to the recovered target", func() bool { return getBody(cl, addr) == "flaky" })
+	})
+}
