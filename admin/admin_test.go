@@ -260,7 +260,7 @@ func TestStreamCarriesAggregatesTailAndEvents(t *testing.T) {
 				sawErrTail = sawErrTail || e.Status == 502 && e.Error != ""
 			}
 			for _, e := range f.Events {
-				sawEvent = sawEvent || e.Kind == "health" && strings.Contains(e.Subject, b.dead)
+				sawEvent = sawEvent || (e.Kind == "health" || e.Kind == "eject") && strings.Contains(e.Subject, b.dead)
 			}
 		case err := <-done:
 			t.Fatalf("stream ended: %v", err)
