@@ -1057,7 +1057,11 @@ func (s *Session) outcome() Outcome {
 	switch {
 	case s.rec.Status == 499:
 		return OutcomeAbandoned
-	case s.rec.Error == "upstream connect failed" || s.rec.Error == "upstream connection limit":
+	case s.rec.Error == "upstream connection limit":
+		// This loop's own pool cap, not the target's failure: passive health and breakers
+		// must not eject a healthy target because the gateway is busy.
+		return OutcomeAbandoned
+	case s.rec.Error == "upstream connect failed" || s.rec.Error == "upstream connect timeout":
 		return OutcomeConnectFailure
 	case s.rec.Status == 504:
 		return OutcomeTimeout

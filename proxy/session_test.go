@@ -652,3 +652,33 @@ func TestSessionClientLeavingDuringBackoffSettlesTheAttempt(t *testing.T) {
 		t.Fatal("a closed session still retried")
 	}
 }
+
+func TestSessionPoolLimitIsNoVerdictOnTheTarget(t *testing.T) {
+	s, f := newTestSession(t)
+	up := s.cfg.Load().Routes.Route(1).Target().(*Route).Upstream
+	b := &recordingBalancer{t: up.Targets[0]}
+	up.Balancer = b
+	f.feedClient(s, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+	s.OnUpstreamFailed(ErrPoolFull)
+	if got := f.takeClientOut(); !strings.HasPrefix(got, "HTTP/1.1 503 ") {
+		t.Fatalf("client got %q", got)
+	}
+	if len(b.outcomes) != 1 || b.outcomes[0] != OutcomeAbandoned {
+		t.Fatalf("outcomes %v, want [abandoned]: a full local pool says nothing about the target", b.outcomes)
+	}
+}
+
+func TestSessionConnectTimeoutIsAConnectFailure(t *testing.T) {
+	s, f := newTestSession(t)
+	up := s.cfg.Load().Routes.Route(1).Target().(*Route).Upstream
+	b := &recordingBalancer{t: up.Targets[0]}
+	up.Balancer = b
+	f.feedClient(s, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+	s.OnUpstreamFailed(ErrConnectTimeout)
+	if got := f.takeClientOut(); !strings.HasPrefix(got, "HTTP/1.1 504 ") {
+		t.Fatalf("client got %q", got)
+	}
+	if len(b.outcomes) != 1 || b.outcomes[0] != OutcomeConnectFailure {
+		t.Fatalf("outcomes %v, want [connect failure]", b.outcomes)
+	}
+}
