@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"sort"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -161,25 +160,25 @@ func roundTrip(c net.Conn, br *bufio.Reader) error {
 		return err
 	}
 	cl := -1
-	status := ""
+	first, ok := true, false
 	for {
 		line, err := br.ReadSlice('\n')
 		if err != nil {
 			return err
 		}
-		if status == "" {
-			status = string(line)
+		if first {
+			first, ok = false, bytes.HasPrefix(line, []byte("HTTP/1.1 200"))
 			continue
 		}
 		if len(line) <= 2 {
 			break
 		}
 		if k, v, ok := bytes.Cut(line, []byte(":")); ok && bytes.EqualFold(k, []byte("Content-Length")) {
-			cl, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
+			cl = atoi(bytes.TrimSpace(v))
 		}
 	}
-	if cl < 0 || !bytes.HasPrefix([]byte(status), []byte("HTTP/1.1 200")) {
-		return fmt.Errorf("unexpected response %q (content-length %d)", status, cl)
+	if cl < 0 || !ok {
+		return fmt.Errorf("unexpected response (200: %v, content-length %d)", ok, cl)
 	}
 	_, err := br.Discard(cl)
 	return err
@@ -303,4 +302,15 @@ func TestConsoleAttachedThroughputTiming(t *testing.T) {
 	}
 	sort.Float64s(ratios)
 	t.Logf("median ratio with/without console: %.3f (min %.3f, max %.3f)", (ratios[2]+ratios[3])/2, ratios[0], ratios[5])
+}
+
+func atoi(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
 }
