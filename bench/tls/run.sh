@@ -15,9 +15,10 @@
 #   - full handshakes: `openssl s_time -new` (a fresh TLS 1.3 handshake per
 #     connection, X25519 + ECDSA P-256, no resumption) for SECONDS; reported as
 #     handshakes/s achieved and as handshakes per CPU-second of the proxy
-#     (utime+stime from /proc/PID/stat), the proxy's one-core capacity: the
-#     single load core cannot always saturate the proxy, so the CPU-normalised
-#     figure is the fair comparison;
+#     (utime+stime from /proc/PID/stat), the proxy's one-core capacity. s_time
+#     runs one handshake at a time and is latency-bound (it uses a fraction of
+#     its core), so neither proxy is saturated: the achieved rate says little,
+#     and the CPU-normalised figure is the comparison the target is read from;
 #   - requests over keep-alive TLS connections: wrk -t1 -cCONNS https://...
 #     (each connection handshakes once, then carries requests), with the
 #     proxy's CPU microseconds per request.
