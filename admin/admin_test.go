@@ -341,3 +341,52 @@ func TestBreakerStateCountdownAndEvents(t *testing.T) {
 		return false, fmt.Sprintf("%+v", b.m.Events(0, 0))
 	})
 }
+
+// TestDistinctPathsThroughTheGatewayAddNoSeries is the end-to-end half of the metrics
+// package's 100,000-path test: distinct paths, methods and bad requests through a real
+// gateway leave the set of series as it was.
+func TestDistinctPathsThroughTheGatewayAddNoSeries(t *testing.T) {
+	b := newBed(t, "")
+	b.get(t, "/api/ok", 1)
+	b.get(t, "/nowhere", 1)
+	series := func() map[string]bool {
+		_, body := b.call(t, "GET", "/metrics", "")
+		out := map[string]bool{}
+		for _, line := range strings.Split(body, "\n") {
+			if strings.HasPrefix(line, "sluice_") {
+				out[line[:strings.LastIndexByte(line, ' ')]] = true
+			}
+		}
+		return out
+	}
+	eventually(t, "the warm-up counted", func() (bool, string) {
+		_, body := b.call(t, "GET", "/metrics", "")
+		v, _ := seriesValue(body, `sluice_requests_total{route="(none)"}`)
+		return v == "1", v
+	})
+	before := series()
+	cl := &http.Client{Timeout: 5 * time.Second}
+	for i := 0; i < 2000; i++ {
+		method := []string{"GET", "POST", "PUT", "X-CUSTOM"}[i%4]
+		req, _ := http.NewRequest(method, fmt.Sprintf("http://%s/%s/p%d?q=%d", b.proxy, []string{"api", "elsewhere"}[i%2], i, i), nil)
+		resp, err := cl.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	eventually(t, "the traffic counted", func() (bool, string) {
+		_, body := b.call(t, "GET", "/metrics", "")
+		v, _ := seriesValue(body, `sluice_requests_total{route="(none)"}`)
+		return v == "1001", v
+	})
+	after := series()
+	for s := range after {
+		if !before[s] && !strings.Contains(s, "_bucket{") { // histograms fill new vmrange buckets
+			t.Errorf("new series %s", s)
+		}
+	}
+	if len(after) > len(before)+200 {
+		t.Fatalf("series grew from %d to %d", len(before), len(after))
+	}
+}
