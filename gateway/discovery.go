@@ -392,3 +392,29 @@ func sortedDistinct(a []string) []string {
 	slices.Sort(a)
 	return slices.Compact(a)
 }
+
+// NameStatus is the state of one watched dns or srv name, for the admin API.
+type NameStatus struct {
+	Name     string   // "dns name:port" or "srv _service._proto.name"
+	Resolver string   // host:port asked
+	Addrs    []string // the answer in force
+	Err      string   // the last lookup's error; "" when it succeeded (Addrs stay in force)
+}
+
+// Discovery lists the watched names, sorted, and the error of the last rebuild a changed
+// answer caused (nil when it succeeded or none happened).
+func (g *Gateway) Discovery() ([]NameStatus, error) {
+	r := &g.res
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]NameStatus, 0, len(r.disc.names))
+	for k, w := range r.disc.names {
+		st := NameStatus{Name: k.String(), Resolver: k.resolver, Addrs: slices.Clone(w.addrs)}
+		if w.err != nil {
+			st.Err = w.err.Error()
+		}
+		out = append(out, st)
+	}
+	slices.SortFunc(out, func(a, b NameStatus) int { return strings.Compare(a.Name+a.Resolver, b.Name+b.Resolver) })
+	return out, r.rebuildErr
+}

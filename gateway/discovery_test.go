@@ -235,6 +235,23 @@ func TestDNSChangeFromAToAAAAMovesTraffic(t *testing.T) {
 	if g.res.targetStats("u")[0].Addr != "[::1]:"+port {
 		t.Fatalf("lb targets %+v", g.res.targetStats("u"))
 	}
+	// The DNS server fails: the last answer stays in force and the error is reported.
+	z.mu.Lock()
+	z.fail = true
+	z.mu.Unlock()
+	waitFor(t, "the failed lookup to be reported", func() bool {
+		names, _ := g.Discovery()
+		return len(names) == 1 && strings.Contains(names[0].Err, "SERVFAIL")
+	})
+	names, rebuildErr := g.Discovery()
+	if names[0].Name != "dns api.svc:"+port || names[0].Resolver != z.Addr || !slices.Equal(names[0].Addrs, []string{"[::1]:" + port}) || rebuildErr != nil {
+		t.Fatalf("discovery %+v, rebuild error %v", names, rebuildErr)
+	}
+	for i := 0; i < 5; i++ {
+		if got := getBody(cl, addr); got != "v6" {
+			t.Fatalf("while DNS fails, request %d: %q", i, got)
+		}
+	}
 }
 
 func TestUnresolvableNameIsAConfigError(t *testing.T) {
