@@ -450,7 +450,7 @@ func (r *resilience) close() {
 	r.wg.Wait()
 }
 
-// Transitions returns the breaker transitions recorded since seq (see lb.TransitionLog.Since).
+// transitions returns the breaker transitions recorded since seq (see lb.TransitionLog.Since).
 func (r *resilience) transitions(seq uint64, dst []lb.Transition) ([]lb.Transition, uint64, uint64) {
 	r.mu.Lock()
 	log := r.log
