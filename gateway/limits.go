@@ -10,6 +10,7 @@ import (
 	"github.com/sluice-gw/sluice/config"
 	"github.com/sluice-gw/sluice/limits"
 	"github.com/sluice-gw/sluice/policy"
+	"github.com/sluice-gw/sluice/policy/redis"
 	"github.com/sluice-gw/sluice/proxy"
 )
 
@@ -28,14 +29,51 @@ type limitSet struct {
 	c         *config.Config
 	rates     map[string]proxy.Filter
 	upstreams map[string]*policy.InFlight
-	prev, cur map[string]proxy.Filter // by fingerprint: the last build's, this build's
+	prev      map[string]weakFilter   // by fingerprint: the last build's
+	cur       map[string]proxy.Filter // this build's
 	reg       *limitRegistry
 }
 
-// limitRegistry is one gateway's filters of its latest build.
+// limitRegistry is one gateway's filters of its latest build. It holds them
+// weakly: the snapshot in force keeps them alive, and once no snapshot uses
+// a filter (the gateway is gone, or a reload dropped it) the collector may
+// free it, which closes a Redis limit's connection.
 type limitRegistry struct {
 	mu      sync.Mutex
-	filters map[string]proxy.Filter
+	filters map[string]weakFilter
+}
+
+// weakFilter is a weak pointer to one of the filter types limitSet builds.
+type weakFilter struct {
+	rate  weak.Pointer[policy.RateLimit]
+	redis weak.Pointer[redis.Limit]
+	conc  weak.Pointer[policy.InFlight]
+}
+
+func makeWeak(f proxy.Filter) weakFilter {
+	switch f := f.(type) {
+	case *policy.RateLimit:
+		return weakFilter{rate: weak.Make(f)}
+	case *redis.Limit:
+		return weakFilter{redis: weak.Make(f)}
+	case *policy.InFlight:
+		return weakFilter{conc: weak.Make(f)}
+	}
+	return weakFilter{}
+}
+
+// get returns the filter, or nil when it was collected.
+func (w weakFilter) get() proxy.Filter {
+	if f := w.rate.Value(); f != nil {
+		return f
+	}
+	if f := w.redis.Value(); f != nil {
+		return f
+	}
+	if f := w.conc.Value(); f != nil {
+		return f
+	}
+	return nil
 }
 
 // limitRegistries maps a gateway (by a weak pointer to its targetIDs, which
@@ -65,7 +103,7 @@ func (s *limitSet) reuse(fp string, build func() (proxy.Filter, error)) (proxy.F
 	if f := s.cur[fp]; f != nil {
 		return f, nil
 	}
-	f := s.prev[fp]
+	f := s.prev[fp].get()
 	if f == nil {
 		var err error
 		if f, err = build(); err != nil {
@@ -77,8 +115,12 @@ func (s *limitSet) reuse(fp string, build func() (proxy.Filter, error)) (proxy.F
 		// Remember what this build uses; a build that fails later leaves
 		// some of its filters here, which only means a later reload may reuse
 		// them.
+		held := make(map[string]weakFilter, len(s.cur))
+		for k, f := range s.cur {
+			held[k] = makeWeak(f)
+		}
 		s.reg.mu.Lock()
-		s.reg.filters = s.cur
+		s.reg.filters = held
 		s.reg.mu.Unlock()
 	}
 	return f, nil

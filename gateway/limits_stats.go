@@ -41,8 +41,8 @@ func (g *Gateway) LimitStats() []LimitStat {
 	filters := reg.filters
 	reg.mu.Unlock()
 	var out []LimitStat
-	for _, f := range filters {
-		switch f := f.(type) {
+	for _, w := range filters {
+		switch f := w.get().(type) {
 		case *policy.RateLimit:
 			st := f.Stats()
 			out = append(out, LimitStat{Name: f.Name(), Kind: "rate", Windows: windowStats(f.Multi()), Table: &st})

@@ -367,8 +367,12 @@ func (s *state) run(client rueidis.Client) {
 			client.Close()
 		}
 	}()
-	const retryEvery = 100 * time.Millisecond
-	probe := time.NewTicker(retryEvery)
+	// While Redis is unreachable it is probed with exponential backoff,
+	// from 50ms to 2s, so an outage costs little and a restart is found
+	// within about two seconds.
+	const minProbe, maxProbe = 50 * time.Millisecond, 2 * time.Second
+	backoff := minProbe
+	probe := time.NewTimer(backoff)
 	defer probe.Stop()
 	batch := make([]*entry, 0, 128)
 	execs := make([]rueidis.LuaExec, 0, 128)
@@ -378,9 +382,17 @@ func (s *state) run(client rueidis.Client) {
 		case <-s.stop:
 			return
 		case <-probe.C:
-			if !s.up.Load() {
+			if s.up.Load() {
+				backoff = minProbe
+			} else {
 				client = s.connect(client)
+				if s.up.Load() {
+					backoff = minProbe
+				} else {
+					backoff = min(2*backoff, maxProbe)
+				}
 			}
+			probe.Reset(backoff)
 			continue
 		case first = <-s.queue:
 		}
@@ -415,6 +427,11 @@ func (s *state) connect(client rueidis.Client) rueidis.Client {
 			DisableRetry:     true,
 			ConnWriteTimeout: s.timeout,
 			Dialer:           netDialer(s.timeout),
+			// Requests and replies are a few hundred bytes; rueidis's
+			// default 0.5 MiB buffers per connection would be re-made on
+			// every reconnection attempt during an outage.
+			ReadBufferEachConn:  16 << 10,
+			WriteBufferEachConn: 16 << 10,
 		})
 		if err != nil {
 			s.fail(err)
