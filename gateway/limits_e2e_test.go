@@ -223,3 +223,24 @@ func TestLimitsReloadKeepsStateOfUnchangedLimits(t *testing.T) {
 		}
 	})
 }
+
+func TestLimitsAdaptiveConcurrencyServesAndReportsItsLimit(t *testing.T) {
+	eachBackend(t, func(t *testing.T, engine string) {
+		up := startHTTPUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		upExtra := "    adaptive_concurrency:\n      initial_limit: 8\n      min_limit: 2\n      max_limit: 16\n      window: 10ms\n      min_samples: 2\n"
+		g, addr := startGateway(t, engine, limitedRoute("", upExtra, "", up.Addr))
+		c := dial(t, addr)
+		for i := 0; i < 20; i++ {
+			if resp, _ := c.get("/x"); resp.StatusCode != 200 {
+				t.Fatalf("request %d: %d", i, resp.StatusCode)
+			}
+		}
+		st := g.LimitStats()
+		if len(st) != 1 || st[0].Kind != "concurrency" || st[0].Name != "upstream u" || st[0].InFlight.Admitted != 20 || st[0].InFlight.InFlight != 0 {
+			t.Fatalf("stats %+v", st)
+		}
+		if l := st[0].InFlight.Limit; l < 2 || l > 16 {
+			t.Fatalf("adaptive limit %d outside [2, 16]", l)
+		}
+	})
+}

@@ -358,8 +358,8 @@ func (s *state) want(e *entry) {
 	}
 }
 
-// run owns the Redis client: it connects, fetches leases in batches and,
-// while Redis is unreachable, probes it every retryEvery.
+// run owns the Redis client: it fetches leases in batches and, while Redis
+// is unreachable, probes it with backoff until it answers again.
 func (s *state) run(client rueidis.Client) {
 	defer close(s.done)
 	defer func() {

@@ -188,3 +188,35 @@ func newLimitB(b *testing.B, addr string) *Limit {
 	waitFor(b, "redis up", func() bool { return l.Stats().Up })
 	return l
 }
+
+func TestScriptChargesEveryWindowAndReportsTheBindingOne(t *testing.T) {
+	srv := startRedis(t)
+	c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{srv.Addr}, DisableCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s := rueidis.NewLuaScript(gcraScript)
+	ctx := context.Background()
+	keys := []string{"m:0", "m:1"}
+	// Window 1: 10/s burst 10 (T = 100ms). Window 2: 4/day burst 4.
+	day := itoa(int64(24*time.Hour/time.Microsecond) / 4)
+	args := func(want, debt int64) []string {
+		return []string{itoa(want), itoa(debt), "100000", "1000000", day, itoa(4 * (int64(24*time.Hour/time.Microsecond) / 4))}
+	}
+	r, err := s.Exec(ctx, c, keys, args(3, 0)).AsIntSlice()
+	if err != nil || r[0] != 3 {
+		t.Fatalf("first: %v %v", r, err)
+	}
+	// Only one unit left in the daily window, although the throttle has 7.
+	r, err = s.Exec(ctx, c, keys, args(3, 0)).AsIntSlice()
+	if err != nil || r[0] != 1 || r[2] != 2 || r[1] < int64(5*time.Hour/time.Microsecond) {
+		t.Fatalf("second: %v %v, want 1 granted and the daily window binding for hours", r, err)
+	}
+	// Both windows were charged: the throttle's TAT holds 4 units.
+	tat0, _ := c.Do(ctx, c.B().Get().Key("m:0").Build()).AsInt64()
+	tat1, _ := c.Do(ctx, c.B().Get().Key("m:1").Build()).AsInt64()
+	if tat0 == 0 || tat1 == 0 {
+		t.Fatalf("windows not stored: %d %d", tat0, tat1)
+	}
+}
