@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"runtime"
 	"strconv"
 	"strings"
@@ -395,7 +396,8 @@ func TestProxyStreamsLargeBodiesWithBoundedMemory(t *testing.T) {
 				}
 			}
 		}))
-		_, addr := startGateway(t, engine, oneUpstream("", up.Addr))
+		_, addr := startGateway(t, engine, oneUpstream("    read_timeout: 3s\n", up.Addr))
+		defer func() { if t.Failed() { pprof.Lookup("goroutine").WriteTo(os.Stderr, 1) } }()
 		var peak atomic.Uint64
 		stop := make(chan struct{})
 		var ms runtime.MemStats

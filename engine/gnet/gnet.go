@@ -242,11 +242,6 @@ func (s *server) OnTraffic(gc gn.Conn) gn.Action {
 	l.now.Store(time.Now().UnixNano())
 	l.enter()
 	s.h.OnData(c)
-	if !c.closed && !c.full && gc.OutboundBuffered() > s.opts.HighWatermark {
-		c.full = true
-		l.full = append(l.full, c)
-		s.fullConns.Add(1)
-	}
 	l.leave()
 	return gn.None
 }
@@ -455,6 +450,7 @@ type conn struct {
 	detached   bool
 	pm         *pump  // pump mode (pump.go): the socket left gnet at the first PauseRead
 	pbuf       []byte // pump mode: inbound bytes delivered and not yet discarded
+	pbufArr    []byte // pump mode: the array pbuf lives in
 }
 
 func (c *conn) Peek() []byte {
@@ -491,7 +487,18 @@ func (c *conn) Write(p []byte) error {
 		return c.pumpWrite(p, nil)
 	}
 	_, err := c.gc.Write(p)
+	c.noteBacklog()
 	return err
+}
+
+// noteBacklog starts polling a connection whose queue went above the high watermark, whatever
+// event the write happened in, so that OnWritable follows when it drains.
+func (c *conn) noteBacklog() {
+	if !c.full && !c.closed && c.gc.OutboundBuffered() > c.l.s.opts.HighWatermark {
+		c.full = true
+		c.l.full = append(c.l.full, c)
+		c.l.s.fullConns.Add(1)
+	}
 }
 
 func (c *conn) Write2(a, b []byte) error {
@@ -503,11 +510,13 @@ func (c *conn) Write2(a, b []byte) error {
 	}
 	if len(b) == 0 {
 		_, err := c.gc.Write(a)
+		c.noteBacklog()
 		return err
 	}
 	c.iov[0], c.iov[1] = a, b
 	_, err := c.gc.Writev(c.iov[:])
 	c.iov[0], c.iov[1] = nil, nil
+	c.noteBacklog()
 	return err
 }
 

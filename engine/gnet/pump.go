@@ -68,7 +68,7 @@ func (c *conn) enterPump() error {
 	p.cond = sync.NewCond(&p.mu)
 	p.wcond = sync.NewCond(&p.wmu)
 	in, _ := c.gc.Peek(-1)
-	c.pbuf = append([]byte(nil), in...)
+	c.pumpAppend(in)
 	p.ahead = len(c.pbuf)
 	c.pm = p
 	c.l.pumps = append(c.l.pumps, c)
@@ -138,7 +138,7 @@ func (c *conn) pumpDeliver(data []byte, err error) {
 	if c.closed {
 		return
 	}
-	c.pbuf = append(c.pbuf, data...)
+	c.pumpAppend(data)
 	if len(data) > 0 {
 		c.l.s.h.OnData(c)
 	}
@@ -148,6 +148,19 @@ func (c *conn) pumpDeliver(data []byte, err error) {
 		}
 		c.pumpClose(err)
 	}
+}
+
+// pumpAppend adds bytes behind the unconsumed ones, moving those to the front of one reused
+// array, so a stream through pump mode makes no garbage per read.
+func (c *conn) pumpAppend(data []byte) {
+	if len(data) == 0 {
+		return
+	}
+	if need := len(c.pbuf) + len(data); need > cap(c.pbufArr) {
+		c.pbufArr = make([]byte, 0, max(2*cap(c.pbufArr), need))
+	}
+	n := copy(c.pbufArr[:len(c.pbuf)], c.pbuf)
+	c.pbuf = append(c.pbufArr[:n], data...)
 }
 
 func (p *pump) write() {
