@@ -10,8 +10,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime/pprof"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -397,7 +397,11 @@ func TestProxyStreamsLargeBodiesWithBoundedMemory(t *testing.T) {
 			}
 		}))
 		_, addr := startGateway(t, engine, oneUpstream("    read_timeout: 3s\n", up.Addr))
-		defer func() { if t.Failed() { pprof.Lookup("goroutine").WriteTo(os.Stderr, 1) } }()
+		defer func() {
+			if t.Failed() {
+				pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
+			}
+		}()
 		var peak atomic.Uint64
 		stop := make(chan struct{})
 		var ms runtime.MemStats
