@@ -167,6 +167,7 @@ func sameListeners(a, b *config.Config) bool {
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	defer g.res.close()
 	defer g.closeAccessLog()
+	defer closeLimits(&g.ids)
 	_ = g.srv.StopAccepting() // gnet cannot: new connections are then served and closed when idle
 	g.tls.stopAccepting()
 	defer g.tls.close()

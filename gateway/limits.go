@@ -228,3 +228,20 @@ func limitFingerprint(l *config.Limit, c *config.Config) string {
 	}
 	return b.String()
 }
+
+// closeLimits closes the Redis clients of the gateway's limits at shutdown, rather than when
+// the collector gets to them.
+func closeLimits(ids *targetIDs) {
+	v, ok := limitRegistries.Load(weak.Make(ids))
+	if !ok {
+		return
+	}
+	reg := v.(*limitRegistry)
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	for _, w := range reg.filters {
+		if r := w.redis.Value(); r != nil {
+			r.Close()
+		}
+	}
+}
