@@ -5,6 +5,8 @@ BIN     := bin/sluice
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 15s
+# Everything but the load generator's timing-heavy tests runs again under the race detector.
+RACE_PKGS ?= $(shell $(GO) list ./... | grep -v -e '/bench' -e '/fuzz$$')
 
 .PHONY: all build run test test-race deps-test vet lint bench bench-peers bench-tls fuzz clean
 
@@ -20,7 +22,7 @@ run: build
 ## test: everything CI runs (installs what the tests need first)
 test: deps-test vet
 	$(GO) test -shuffle=on -timeout 8m $(PKGS)
-	$(GO) test -race -timeout 8m ./http1/... ./proxy/... ./gateway/... ./engine/... ./limits/... ./lb/...
+	$(GO) test -race -timeout 8m $(RACE_PKGS)
 
 ## deps-test: system packages some tests use (installed from apt when missing)
 deps-test:
@@ -38,7 +40,7 @@ bench:
 
 ## bench-peers: Sluice against NGINX, HAProxy (HTTP and TCP relay), one core each
 bench-peers: build
-	bash bench/peers/run.sh
+	bash bench/peers/run.sh -R $(PEERS_FLAGS)
 
 ## bench-tls: Sluice against NGINX terminating TLS (full handshakes, CPU per request), one core each
 bench-tls:

@@ -3,7 +3,7 @@
 set -euo pipefail
 need=()
 case "${1:-test}" in
-  test)  for p in curl:curl openssl:openssl redis-server:redis-server; do cmd=${p%%:*}; pkg=${p##*:}; command -v "$cmd" >/dev/null || need+=("$pkg"); done ;;
+  test)  for p in curl:curl openssl:openssl redis-server:redis-server tmux:tmux; do cmd=${p%%:*}; pkg=${p##*:}; command -v "$cmd" >/dev/null || need+=("$pkg"); done ;;
   peers) for p in nginx:nginx-light haproxy:haproxy wrk:wrk; do cmd=${p%%:*}; pkg=${p##*:}; command -v "$cmd" >/dev/null || need+=("$pkg"); done ;;
 esac
 if [ ${#need[@]} -gt 0 ]; then
