@@ -390,3 +390,22 @@ func TestDistinctPathsThroughTheGatewayAddNoSeries(t *testing.T) {
 		t.Fatalf("series grew from %d to %d", len(before), len(after))
 	}
 }
+
+func TestResetClosesAnOpenBreaker(t *testing.T) {
+	b := newBed(t, "")
+	b.get(t, "/errs/x", 12)
+	eventually(t, "the breaker open", func() (bool, string) {
+		bal := b.g.Balance("errs")
+		return len(bal) == 1 && bal[0].Breaker == "open", fmt.Sprintf("%+v", bal)
+	})
+	code, body := b.call(t, "POST", fmt.Sprintf("/api/v1/upstreams/errs/targets/%s/reset", b.good), "")
+	if code != 200 || !strings.Contains(body, `"changed": true`) {
+		t.Fatalf("reset: %d %s", code, body)
+	}
+	if bal := b.g.Balance("errs"); bal[0].Breaker != "closed" {
+		t.Fatalf("after reset the breaker is %q", bal[0].Breaker)
+	}
+	if code, _ := b.call(t, "POST", "/api/v1/upstreams/errs/targets/127.0.0.1:1/reset", ""); code != 404 {
+		t.Fatalf("reset of an unknown target: %d", code)
+	}
+}

@@ -339,11 +339,18 @@ func (s *Server) handleTargetAction(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusOK, ActionResult{OK: true, Changed: changed, State: state})
 	case "reset":
-		if !s.o.Metrics.ResetTarget(up, addr) {
+		// Close the target's circuit breaker (when the upstream has breakers) and clear the
+		// passive failure count the console shows.
+		closed, err := s.o.Gateway.ResetBreaker(up, addr)
+		cleared := s.o.Metrics.ResetTarget(up, addr)
+		if err != nil && !cleared {
 			writeJSON(w, http.StatusNotFound, ActionResult{Error: fmt.Sprintf("no such upstream target: %s/%s", up, addr)})
 			return
 		}
-		writeJSON(w, http.StatusOK, ActionResult{OK: true, Changed: true})
+		if closed {
+			s.o.Metrics.Event(metrics.EventBreaker, up+"/"+addr, "breaker reset by an operator", metrics.LevelInfo)
+		}
+		writeJSON(w, http.StatusOK, ActionResult{OK: true, Changed: closed || cleared})
 	default:
 		writeJSON(w, http.StatusNotFound, ActionResult{Error: fmt.Sprintf("unknown action %q (drain, undrain or reset)", action)})
 	}

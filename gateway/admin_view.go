@@ -253,3 +253,19 @@ func (g *Gateway) BreakerTransitions(seq uint64) (out []BreakerTransition, next,
 	}
 	return out, next, dropped
 }
+
+// ResetBreaker closes the circuit breaker of one target (an operator's action). changed is
+// false when it was already closed or the upstream has no breakers.
+func (g *Gateway) ResetBreaker(upstream, addr string) (changed bool, err error) {
+	g.res.mu.Lock()
+	u := g.res.ups[upstream]
+	var t *lb.Target
+	if u != nil {
+		t = u.targets[addr]
+	}
+	g.res.mu.Unlock()
+	if t == nil {
+		return false, fmt.Errorf("%w: %s/%s", ErrNoSuchTarget, upstream, addr)
+	}
+	return t.Breaker().Reset(lbNow()), nil
+}

@@ -192,6 +192,24 @@ func (b *Breaker) Allow(now int64) (ok, probe bool) {
 	}
 }
 
+// Reset closes the breaker at once (an operator's action), clearing its window. It reports
+// whether the state changed; the transition is logged like any other.
+func (b *Breaker) Reset(now int64) bool {
+	if b == nil {
+		return false
+	}
+	for {
+		v := b.st.Load()
+		s, _, _ := unpackBreaker(v)
+		if s == Closed {
+			return false
+		}
+		if b.transition(v, packBreaker(Closed, 0, 0), s, Closed, now) {
+			return true
+		}
+	}
+}
+
 // rejecting is Allow's refusal without its side effects, for Pick: true while open
 // and cooling down, or half-open with every probe out.
 func (b *Breaker) rejecting(now int64) bool {

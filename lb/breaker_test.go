@@ -216,3 +216,30 @@ func TestBreakerConfigValidation(t *testing.T) {
 		t.Fatal("zero-capacity log accepted")
 	}
 }
+
+func TestBreakerResetClosesAnOpenBreaker(t *testing.T) {
+	log, _ := NewTransitionLog(8)
+	b, err := NewBreaker(BreakerConfig{Name: "t", FailureRatio: 0.5, MinRequests: 2, OpenDuration: time.Hour, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Reset(1) {
+		t.Fatal("reset of a closed breaker reported a change")
+	}
+	for i := 0; i < 4; i++ {
+		b.OnResult(int64(i+1), true, 0)
+	}
+	if b.State() != Open {
+		t.Fatalf("state %v after failures, want open", b.State())
+	}
+	if !b.Reset(10) || b.State() != Closed {
+		t.Fatalf("reset left the breaker %v", b.State())
+	}
+	if ok, _ := b.Allow(11); !ok {
+		t.Fatal("a reset breaker refuses requests")
+	}
+	trs, _, _ := log.Since(0, nil)
+	if len(trs) != 2 || trs[1].To != Closed {
+		t.Fatalf("transitions %+v", trs)
+	}
+}
