@@ -49,7 +49,7 @@ type RouteStats struct {
 	Rate429    float64   `json:"rate_429"`
 	P50Ms      float64   `json:"p50_ms"`
 	P99Ms      float64   `json:"p99_ms"`
-	InFlight   int64     `json:"in_flight"`             // of the route's upstream
+	InFlight   int64     `json:"in_flight"`             // the route's requests under way
 	History    []float64 `json:"rps_history,omitempty"` // last 60 seconds, oldest first
 	ErrHistory []float64 `json:"err_history,omitempty"` // 5xx per second, aligned
 }

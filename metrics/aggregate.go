@@ -50,7 +50,7 @@ type RouteSecond struct {
 	Rate5xx    float64
 	Rejected   float64 // 429s per second
 	P50, P99   time.Duration
-	InFlight   int64     // of the route's upstream (the proxy does not count per route)
+	InFlight   int64     // the route's requests under way
 	History    []float64 // requests per second, oldest first, at most HistoryLen
 	ErrHistory []float64 // 5xx per second, aligned with History
 }
@@ -168,11 +168,11 @@ func (m *Metrics) Tick(now time.Time) *Second {
 		a.prevReq, a.prevClass, a.prevRej, a.prevIn, a.prevOut = cur, cls, rej, bi, bo
 		a.prevLat = a.curLat
 		s.Requests += cur
+		if v.route != nil {
+			rsec.InFlight = v.route.InFlight.Load()
+		}
 		if v.upstream != nil {
 			rsec.Upstream = v.upstream.Name
-			for _, t := range v.upstream.Targets {
-				rsec.InFlight += t.InFlight.Load()
-			}
 		}
 		if rs == m.none && cur == 0 {
 			continue // show the no-route row only once something fell through

@@ -25,6 +25,10 @@ type Route struct {
 	RespEdits   *http1.HeaderEdits
 	// Filters are the route's request phases (limits, auth, ...), in order.
 	Filters []Filter
+	// InFlight counts the route's requests between admission by its filters and the end of
+	// their exchange. A reload builds new Routes: requests that started before it count on
+	// the old one.
+	InFlight atomic.Int64
 }
 
 // Upstream is a named group of targets and how to talk to them.

@@ -103,20 +103,21 @@ type exchange struct {
 	hashKey         uint64 // the request's balancer key, kept for retries
 	sentAt          int64
 
-	head     []byte // the upstream request head, kept until the response starts (retries)
-	out      []byte // response head or error answer under construction
-	pending  []byte // a response head not yet written (joined with the first body bytes)
-	match    routing.Match
-	hdrs     requestHeaders
-	upPath   []byte // path sent upstream
-	methodB  []byte
-	rec      Record
-	fc       FilterContext
-	admitted int // filters of route that let the request through (OnDone owed)
-	reqID    []byte
-	idField  [1]http1.Field
-	joined   []http1.Field // connFields then this request's extra fields (conn_fields.go)
-	errExtra []byte
+	head         []byte // the upstream request head, kept until the response starts (retries)
+	out          []byte // response head or error answer under construction
+	pending      []byte // a response head not yet written (joined with the first body bytes)
+	match        routing.Match
+	hdrs         requestHeaders
+	upPath       []byte // path sent upstream
+	methodB      []byte
+	rec          Record
+	fc           FilterContext
+	admitted     int  // filters of route that let the request through (OnDone owed)
+	routeCounted bool // route.InFlight counts this request
+	reqID        []byte
+	idField      [1]http1.Field
+	joined       []http1.Field // connFields then this request's extra fields (conn_fields.go)
+	errExtra     []byte
 }
 
 // ExchangePool recycles exchanges among the sessions of one loop. It is not safe for
@@ -515,6 +516,8 @@ func (s *Session) beginExchange(n int) {
 		}
 		s.admitted++
 	}
+	route.InFlight.Add(1)
+	s.routeCounted = true
 	up := route.Upstream
 	var t *Target
 	s.hashKey, s.moves = 0, 0
@@ -1043,6 +1046,10 @@ func (s *Session) endExchange(reuse bool) {
 			b.Done(t, s.io.Now(), s.outcome(), s.rec.UpstreamRTT)
 		}
 		s.target = nil
+	}
+	if s.routeCounted {
+		s.routeCounted = false
+		s.route.InFlight.Add(-1)
 	}
 	if s.admitted > 0 {
 		for _, f := range s.route.Filters[:s.admitted] {

@@ -682,3 +682,19 @@ func TestSessionConnectTimeoutIsAConnectFailure(t *testing.T) {
 		t.Fatalf("outcomes %v, want [connect failure]", b.outcomes)
 	}
 }
+
+func TestSessionCountsRouteInFlight(t *testing.T) {
+	s, f := newTestSession(t)
+	route := s.cfg.Load().Routes.Route(1).Target().(*Route)
+	f.feedClient(s, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+	if n := route.InFlight.Load(); n != 1 {
+		t.Fatalf("in flight %d during the exchange", n)
+	}
+	f.readyAndAnswer(t, s, false, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+	f.feedClient(s, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+	s.OnUpstreamReady(false)
+	s.OnClientClosed()
+	if n := route.InFlight.Load(); n != 0 {
+		t.Fatalf("in flight %d after the exchanges ended", n)
+	}
+}
