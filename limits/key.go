@@ -20,3 +20,29 @@ func AppendKeyString(dst []byte, part string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(part)))
 	return append(dst, part...)
 }
+
+// AppendKeyText appends a readable form of a key built with AppendKeyPart: the parts joined
+// with "+", bytes outside printable ASCII (and '+' and '%') percent-encoded, so that two keys
+// read differently whenever they differ. For operators (the top refused keys), not for lookups.
+func AppendKeyText(dst, key []byte) []byte {
+	const hexd = "0123456789ABCDEF"
+	for first := true; len(key) > 0; first = false {
+		n, w := binary.Uvarint(key)
+		if w <= 0 || uint64(len(key)-w) < n {
+			return append(dst, "<bad key>"...)
+		}
+		part := key[w : w+int(n)]
+		key = key[w+int(n):]
+		if !first {
+			dst = append(dst, '+')
+		}
+		for _, c := range part {
+			if c <= ' ' || c >= 0x7f || c == '+' || c == '%' {
+				dst = append(dst, '%', hexd[c>>4], hexd[c&0xf])
+				continue
+			}
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}

@@ -31,3 +31,14 @@ func FuzzAppendKeyPartIsInjective(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendKeyTextIsReadableAndUnambiguous(t *testing.T) {
+	k := AppendKeyString(nil, "10.0.0.7")
+	k = AppendKeyPart(k, []byte("a+b c"))
+	if got := string(AppendKeyText(nil, k)); got != "10.0.0.7+a%2Bb%20c" {
+		t.Fatalf("got %q", got)
+	}
+	if got := string(AppendKeyText(nil, []byte{5, 'a'})); got != "<bad key>" {
+		t.Fatalf("truncated key: %q", got)
+	}
+}

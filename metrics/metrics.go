@@ -236,7 +236,11 @@ func (m *Metrics) Observe(r *proxy.Record) {
 	rs.classes[c].Inc()
 	if r.Status == 429 {
 		rs.rejected.Inc()
-		m.top.add(r.ClientIP)
+		if r.RefusedKey != nil {
+			m.top.add(r.RefusedKey) // what the limit counted: client, API key, route...
+		} else {
+			m.top.add(r.ClientIP)
+		}
 	}
 	rs.bytesIn.AddInt64(r.BytesIn)
 	rs.bytesOut.AddInt64(r.BytesOut)

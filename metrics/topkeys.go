@@ -6,7 +6,8 @@ import (
 	"sync"
 )
 
-// topKeys estimates the most rejected keys (client addresses answered 429) with the
+// topKeys estimates the most rejected keys (the refusing limit's key in readable form, else the
+// client address, of requests answered 429) with the
 // space-saving algorithm (Metwally et al., 2005) over a fixed number of slots: memory stays
 // bounded however many distinct clients are refused, and a heavy hitter is never evicted by a
 // crowd of one-off keys. It is only touched on rejections, and a busy lock drops the sample.

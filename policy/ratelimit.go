@@ -82,6 +82,8 @@ func (f *RateLimit) OnRequest(c *proxy.FilterContext) proxy.Verdict {
 		}
 		return proxy.Verdict{Status: 429, Reason: f.reason}
 	}
+	c.KeyText = limits.AppendKeyText(c.KeyText[:0], key)
+	c.RefusedKey = c.KeyText
 	// The key is no longer needed: the header lines reuse the buffer. The
 	// session writes them before the connection's next request can touch
 	// Scratch again.

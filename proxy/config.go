@@ -125,4 +125,5 @@ type Record struct {
 	Retried     bool
 	ClientIP    []byte
 	RequestID   []byte
+	RefusedKey  []byte // the key a filter refused the request on, readable; nil otherwise
 }

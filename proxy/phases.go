@@ -42,6 +42,11 @@ type FilterContext struct {
 	RespFields []byte
 	// Scratch is a per-connection buffer a filter may use to build keys without allocating.
 	Scratch []byte
+	// RefusedKey is what a refusing filter limited on, readable (e.g. "10.0.0.7+users"),
+	// for the metrics' top refused keys; the filter sets it, in a buffer it owns for the
+	// request (KeyText).
+	RefusedKey []byte
+	KeyText    []byte
 }
 
 // Outcome is how an exchange with a target ended, for passive health and balancers.

@@ -507,8 +507,10 @@ func (s *Session) beginExchange(n int) {
 	fc := &s.fc
 	fc.Req, fc.Route, fc.Peer, fc.ClientIP, fc.Now = r, route, s.peer, s.clientIP, s.io.Now()
 	fc.RespFields = appendIDField(fc.RespFields[:0], s.reqID)
+	fc.RefusedKey = nil
 	for _, f := range route.Filters {
 		if v := f.OnRequest(fc); v.Status != 0 {
+			s.rec.RefusedKey = fc.RefusedKey
 			fc.Req = nil
 			s.io.ClientDiscard(n)
 			s.failWith(v.Status, v.Reason, v.Fields)
