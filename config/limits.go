@@ -46,7 +46,11 @@ const (
 
 // Concurrency caps requests in flight (route or upstream).
 type Concurrency struct {
-	MaxInFlight int // max_in_flight: 0 = unlimited; over it -> 503
+	MaxInFlight int // max_in_flight: 0 = unlimited; over it -> 503 (or the queue)
+	// QueueSize is how many requests may wait for a slot (queue_size, 0 = no queue: 503 at
+	// once); QueueTimeout how long one waits before it gets 503 (queue_timeout).
+	QueueSize    int
+	QueueTimeout Duration
 }
 
 // AdaptiveConcurrency lets an upstream's in-flight limit follow latency
@@ -70,8 +74,10 @@ const (
 	DefaultAdaptiveMax        = 200
 	DefaultAdaptiveWindow     = time.Second
 	DefaultAdaptiveMinSamples = 10
+	DefaultQueueTimeout       = time.Second
 	maxLimitKeys              = 1 << 24
 	maxInFlight               = 1 << 30
+	maxQueueSize              = 1 << 20
 )
 
 // Policies builds the validated limits.Policy of every window. Policies
@@ -337,7 +343,33 @@ func (d *configDecoder) concurrency(c *Concurrency, n *yaml.Node, path string) {
 				c.MaxInFlight = x
 			}
 		},
+		"queue_size": func(v *yaml.Node, p string) {
+			if x, ok := d.intIn(v, p, 0, maxQueueSize); ok {
+				c.QueueSize = x
+			}
+		},
+		"queue_timeout": func(v *yaml.Node, p string) {
+			if x, ok := d.durationIn(v, p, Duration(time.Millisecond), Duration(time.Minute)); ok {
+				c.QueueTimeout = x
+			}
+		},
 	})
+	if c.QueueSize > 0 && c.MaxInFlight == 0 {
+		d.errorf(n, path, "queue_size needs max_in_flight: nothing waits for an unlimited route")
+	}
+	if c.QueueSize > 0 && c.QueueTimeout == 0 {
+		c.QueueTimeout = Duration(DefaultQueueTimeout)
+	}
+}
+
+// concurrencyNode formats c.
+func concurrencyNode(c Concurrency) *yaml.Node {
+	m := mapping("max_in_flight", num(int64(c.MaxInFlight)))
+	if c.QueueSize > 0 {
+		add(m, "queue_size", num(int64(c.QueueSize)))
+		add(m, "queue_timeout", str(c.QueueTimeout.String()))
+	}
+	return m
 }
 
 // limitDecoders adds the limit fields to an upstream's decoders.
@@ -455,14 +487,14 @@ func formatRouteLimits(m *yaml.Node, r *Route) {
 		add(m, "limits", s)
 	}
 	if r.Concurrency.MaxInFlight > 0 {
-		add(m, "concurrency", mapping("max_in_flight", num(int64(r.Concurrency.MaxInFlight))))
+		add(m, "concurrency", concurrencyNode(r.Concurrency))
 	}
 }
 
 // formatUpstreamLimits adds an upstream's limit fields to its mapping.
 func formatUpstreamLimits(m *yaml.Node, u *Upstream) {
 	if u.Concurrency.MaxInFlight > 0 {
-		add(m, "concurrency", mapping("max_in_flight", num(int64(u.Concurrency.MaxInFlight))))
+		add(m, "concurrency", concurrencyNode(u.Concurrency))
 	}
 	if a := u.AdaptiveConcurrency; a != nil {
 		add(m, "adaptive_concurrency", mapping(

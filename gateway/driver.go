@@ -312,3 +312,15 @@ func (uc *upConn) close() {
 	uc.closing = true
 	_ = uc.c.Close()
 }
+
+// Post runs fn on the connection's loop (proxy.Poster): how a request parked by a queueing
+// filter is resumed from the goroutine that freed its slot.
+func (cc *clientConn) Post(fn func()) error {
+	return cc.ls.l.Execute(func() {
+		if cc.gone {
+			return
+		}
+		fn()
+		cc.driver().after(cc)
+	})
+}

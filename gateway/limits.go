@@ -139,8 +139,10 @@ func (s *limitSet) routeFilters(r *config.Route) ([]proxy.Filter, error) {
 		fs = append(fs, f)
 	}
 	if n := r.Concurrency.MaxInFlight; n > 0 {
-		f, err := s.reuse(fmt.Sprintf("route|%s|%d", r.Name, n), func() (proxy.Filter, error) {
-			return policy.NewInFlight(policy.InFlightConfig{Name: "route " + r.Name, MaxInFlight: int64(n)})
+		cc := r.Concurrency
+		f, err := s.reuse(fmt.Sprintf("route|%s|%d|%d|%v", r.Name, n, cc.QueueSize, cc.QueueTimeout), func() (proxy.Filter, error) {
+			return policy.NewInFlight(policy.InFlightConfig{Name: "route " + r.Name, MaxInFlight: int64(n),
+				QueueSize: cc.QueueSize, QueueTimeout: cc.QueueTimeout.Duration()})
 		})
 		if err != nil {
 			return nil, err
@@ -191,7 +193,8 @@ func (s *limitSet) upstream(u *config.Upstream) (*policy.InFlight, error) {
 	if f := s.upstreams[u.Name]; f != nil {
 		return f, nil
 	}
-	cfg := policy.InFlightConfig{Name: "upstream " + u.Name, MaxInFlight: int64(u.Concurrency.MaxInFlight)}
+	cfg := policy.InFlightConfig{Name: "upstream " + u.Name, MaxInFlight: int64(u.Concurrency.MaxInFlight),
+		QueueSize: u.Concurrency.QueueSize, QueueTimeout: u.Concurrency.QueueTimeout.Duration()}
 	if a := u.AdaptiveConcurrency; a != nil {
 		cfg.Adaptive = &limits.GradientConfig{
 			InitialLimit: int64(a.InitialLimit),
@@ -201,7 +204,7 @@ func (s *limitSet) upstream(u *config.Upstream) (*policy.InFlight, error) {
 			MinSamples:   a.MinSamples,
 		}
 	}
-	fp := fmt.Sprintf("upstream|%s|%d", u.Name, u.Concurrency.MaxInFlight)
+	fp := fmt.Sprintf("upstream|%s|%d|%d|%v", u.Name, u.Concurrency.MaxInFlight, u.Concurrency.QueueSize, u.Concurrency.QueueTimeout)
 	if a := u.AdaptiveConcurrency; a != nil {
 		fp += fmt.Sprintf("|%+v", *a)
 	}

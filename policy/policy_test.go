@@ -336,3 +336,48 @@ func TestClockSkewMeasuresLatencyAcrossClocks(t *testing.T) {
 		t.Fatalf("latency %d, want 7ms", got)
 	}
 }
+
+type wakeRecorder struct{ woken []uint64 }
+
+func (w *wakeRecorder) Wake(token uint64, admitted bool) {
+	if admitted {
+		w.woken = append(w.woken, token)
+	}
+}
+
+func TestInFlightQueueHandsSlotsOverInOrder(t *testing.T) {
+	f, err := NewInFlight(InFlightConfig{Name: "r", MaxInFlight: 1, QueueSize: 2, QueueTimeout: time.Second, Now: func() int64 { return 1 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &wakeRecorder{}
+	a, b, c, d := &proxy.FilterContext{Now: 1}, &proxy.FilterContext{Now: 1, Waiter: w, WaitToken: 7}, &proxy.FilterContext{Now: 1, Waiter: w, WaitToken: 8}, &proxy.FilterContext{Now: 1, Waiter: w, WaitToken: 9}
+	if v := f.OnRequest(a); v.Status != 0 || v.Queue != 0 {
+		t.Fatalf("first: %+v", v)
+	}
+	if v := f.OnRequest(b); v.Queue != time.Second {
+		t.Fatalf("second should queue: %+v", v)
+	}
+	if v := f.OnRequest(c); v.Queue != time.Second {
+		t.Fatalf("third should queue: %+v", v)
+	}
+	if v := f.OnRequest(d); v.Status != 503 {
+		t.Fatalf("fourth finds the queue full: %+v", v)
+	}
+	f.OnDone(a, 200)
+	if len(w.woken) != 1 || w.woken[0] != 7 {
+		t.Fatalf("woken %v, want the oldest waiter (7)", w.woken)
+	}
+	// The third gives up: nothing was granted to it, so Cancel succeeds and a later release
+	// hands nothing to it.
+	if !f.Cancel(c) {
+		t.Fatal("cancel of a waiting request failed")
+	}
+	f.OnDone(b, 200)
+	if len(w.woken) != 1 {
+		t.Fatalf("a cancelled waiter was woken: %v", w.woken)
+	}
+	if st := f.Stats(); st.InFlight != 0 || st.Waiting != 0 {
+		t.Fatalf("stats after everything ended: %+v", st)
+	}
+}

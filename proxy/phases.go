@@ -27,6 +27,31 @@ type Verdict struct {
 	Reason string // the X-Sluice-Error reason
 	// Fields are extra header lines ("Name: value\r\n") for the answer, e.g. Retry-After.
 	Fields []byte
+	// Queue, when positive, parks the request for at most that long: the filter (a Queuer)
+	// later calls c.Waiter.Wake(c.WaitToken, admitted) from any goroutine. Reason is the
+	// answer's reason if the wait ends without a slot (503).
+	Queue time.Duration
+}
+
+// Queuer is a filter that can park requests (Verdict.Queue).
+type Queuer interface {
+	Filter
+	// Cancel withdraws the request parked in c. It reports false when the request was
+	// already granted its slot (the wake may be on its way); the session then owns the slot
+	// and releases it through OnDone.
+	Cancel(c *FilterContext) bool
+}
+
+// Waiter receives a parked request's outcome. Wake is safe from any goroutine.
+type Waiter interface {
+	Wake(token uint64, admitted bool)
+}
+
+// Poster is implemented by drivers whose sessions can be resumed from other goroutines: Post
+// runs fn on the session's loop (or under its lock). Without it, a queueing verdict is
+// answered 503 at once.
+type Poster interface {
+	Post(fn func()) error
 }
 
 // FilterContext is what filters see of the exchange. It is reused for every request of the
@@ -47,6 +72,11 @@ type FilterContext struct {
 	// request (KeyText).
 	RefusedKey []byte
 	KeyText    []byte
+	// Waiter and WaitToken identify a parked request to the filter that queued it; Ticket is
+	// the filter's own note of it.
+	Waiter    Waiter
+	WaitToken uint64
+	Ticket    uint64
 }
 
 // Outcome is how an exchange with a target ended, for passive health and balancers.

@@ -15,6 +15,7 @@ type phase uint8
 const (
 	phaseHead     phase = iota // waiting for or reading a request head
 	phaseConnect               // head parsed; waiting for an upstream connection
+	phaseQueued                // parked by a queueing filter (a concurrency limit)
 	phaseExchange              // request and response streaming
 	phaseTunnel                // after 101 Switching Protocols: bytes relayed both ways
 	phaseLinger                // answered and half-closed; discarding input until the client closes
@@ -30,6 +31,7 @@ const (
 	timerResponse           // no response head from the upstream: 504
 	timerRead               // the response body stalled: abort
 	timerLinger             // half-closed after an answer: close
+	timerQueue              // a parked request waited too long: 503
 	timerRetry              // backing off before a retry (RetryPicker): connect then
 )
 
@@ -114,6 +116,11 @@ type exchange struct {
 	fc           FilterContext
 	admitted     int  // filters of route that let the request through (OnDone owed)
 	routeCounted bool // route.InFlight counts this request
+	headLen      int  // bytes of the request head, still in the client buffer until dispatch
+	filterPos    int  // the next filter to run
+	waitToken    uint64
+	queuer       Queuer // the filter the request waits on (phaseQueued)
+	queueReason  string
 	reqID        []byte
 	idField      [1]http1.Field
 	joined       []http1.Field // connFields then this request's extra fields (conn_fields.go)
@@ -244,6 +251,9 @@ func (s *Session) OnClientWritable() {
 func (s *Session) OnClientClosed() {
 	if s.phase == phaseClosed {
 		return
+	}
+	if s.phase == phaseQueued {
+		s.leaveQueue()
 	}
 	if s.phase == phaseExchange || s.phase == phaseConnect || s.phase == phaseTunnel {
 		// Half-read upstream connections never go back to the pool.
@@ -390,6 +400,10 @@ func (s *Session) OnTimer(now int64) {
 		s.phase = phaseConnect // so fail() answers and closes
 		s.clientKeepAlive = false
 		s.fail(408, "request header timeout")
+	case timerQueue:
+		s.leaveQueue()
+		s.io.ClientDiscard(s.headLen)
+		s.fail(503, s.queueReason)
 	case timerResponse:
 		s.fail(504, "upstream timeout")
 	case timerRead:
@@ -508,8 +522,40 @@ func (s *Session) beginExchange(n int) {
 	fc.Req, fc.Route, fc.Peer, fc.ClientIP, fc.Now = r, route, s.peer, s.clientIP, s.io.Now()
 	fc.RespFields = appendIDField(fc.RespFields[:0], s.reqID)
 	fc.RefusedKey = nil
-	for _, f := range route.Filters {
-		if v := f.OnRequest(fc); v.Status != 0 {
+	fc.Waiter = s
+	s.headLen = n
+	s.filterPos = 0
+	s.runFilters()
+}
+
+// runFilters runs the route's filters from filterPos on, then dispatches the request. A
+// filter that queues the request parks it until Wake or the queue timeout.
+func (s *Session) runFilters() {
+	fc := &s.fc
+	route := s.route
+	n := s.headLen
+	for s.filterPos < len(route.Filters) {
+		f := route.Filters[s.filterPos]
+		s.waitToken++
+		fc.WaitToken = s.waitToken
+		v := f.OnRequest(fc)
+		if v.Status == 0 && v.Queue > 0 {
+			q, ok := f.(Queuer)
+			if _, canPost := s.io.(Poster); ok && canPost {
+				s.phase = phaseQueued
+				s.queuer = q
+				s.queueReason = v.Reason
+				fc.Req = nil // the engine may move the head's bytes while the request waits
+				s.arm(timerQueue, v.Queue)
+				return
+			}
+			// Nothing can resume this session: take the slot back and answer now.
+			if ok && !q.Cancel(fc) {
+				s.admitted++
+			}
+			v = Verdict{Status: 503, Reason: v.Reason}
+		}
+		if v.Status != 0 {
 			s.rec.RefusedKey = fc.RefusedKey
 			fc.Req = nil
 			s.io.ClientDiscard(n)
@@ -517,7 +563,68 @@ func (s *Session) beginExchange(n int) {
 			return
 		}
 		s.admitted++
+		s.filterPos++
 	}
+	s.dispatch()
+}
+
+// Wake resumes a request parked by a queueing filter; safe from any goroutine.
+func (s *Session) Wake(token uint64, admitted bool) {
+	if p, ok := s.io.(Poster); ok {
+		_ = p.Post(func() { s.onWake(token, admitted) })
+	}
+}
+
+func (s *Session) onWake(token uint64, admitted bool) {
+	if s.phase != phaseQueued || token != s.waitToken {
+		return // the wait already ended (timeout, client gone): that path settled the slot
+	}
+	s.timer = timerNone
+	s.phase = phaseConnect
+	if !admitted {
+		s.io.ClientDiscard(s.headLen)
+		s.fail(503, s.queueReason)
+		return
+	}
+	s.admitted++
+	s.filterPos++
+	// The parsed views may point at bytes the engine moved while the request waited: parse
+	// the same head again where it is now.
+	s.req.Reset()
+	s.req.Limits = s.snap.Limits
+	n, err := http1.ParseRequest(s.io.ClientPeek(), &s.req)
+	if err != nil || n != s.headLen {
+		s.clientKeepAlive = false
+		s.fail(500, "request head changed while queued")
+		return
+	}
+	s.hdrs.r = &s.req
+	s.fc.Req = &s.req
+	s.fc.Now = s.io.Now()
+	s.runFilters()
+	if s.phase != phaseClosed {
+		s.flow()
+	}
+}
+
+// leaveQueue withdraws a parked request (timeout, client gone); a slot granted meanwhile
+// becomes ours, so that endExchange releases it.
+func (s *Session) leaveQueue() {
+	if !s.queuer.Cancel(&s.fc) {
+		s.admitted++
+	}
+	s.waitToken++ // a wake on its way is now stale
+	s.queuer = nil
+	s.phase = phaseConnect
+}
+
+// dispatch sends an admitted request to a target of its route's upstream.
+func (s *Session) dispatch() {
+	r := &s.req
+	snap := s.snap
+	route := s.route
+	fc := &s.fc
+	n := s.headLen
 	route.InFlight.Add(1)
 	s.routeCounted = true
 	up := route.Upstream

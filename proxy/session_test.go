@@ -698,3 +698,66 @@ func TestSessionCountsRouteInFlight(t *testing.T) {
 		t.Fatalf("in flight %d after the exchanges ended", n)
 	}
 }
+
+// postingIO lets parked sessions be resumed: Post queues the function for the test to run.
+type postingIO struct {
+	*fakeIO
+	posted []func()
+}
+
+func (p *postingIO) Post(fn func()) error { p.posted = append(p.posted, fn); return nil }
+
+type queueingFilter struct {
+	waiter    Waiter
+	token     uint64
+	cancelled bool
+	done      []int
+}
+
+func (q *queueingFilter) OnRequest(c *FilterContext) Verdict {
+	q.waiter, q.token = c.Waiter, c.WaitToken
+	return Verdict{Queue: time.Second, Reason: "busy"}
+}
+func (q *queueingFilter) OnDone(c *FilterContext, status int) { q.done = append(q.done, status) }
+func (q *queueingFilter) Cancel(c *FilterContext) bool      { q.cancelled = true; return true }
+
+func TestSessionParksAQueuedRequestUntilWoken(t *testing.T) {
+	s0, f := newTestSession(t)
+	p := &postingIO{fakeIO: f}
+	s := NewSession(p, s0.cfg, &ExchangePool{}, s0.peer, "http")
+	q := &queueingFilter{}
+	route := s.cfg.Load().Routes.Route(1).Target().(*Route)
+	route.Filters = []Filter{q}
+	f.feedClient(s, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+	if len(f.acquires) != 0 || f.clientOut.Len() != 0 {
+		t.Fatal("a queued request went on")
+	}
+	q.waiter.Wake(q.token, true)
+	for _, fn := range p.posted {
+		fn()
+	}
+	if len(f.acquires) != 1 {
+		t.Fatal("the woken request did not go upstream")
+	}
+	if got := f.readyAndAnswer(t, s, false, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 200") {
+		t.Fatalf("client got %q", got)
+	}
+	if len(q.done) != 1 || q.done[0] != 200 {
+		t.Fatalf("the slot was not released: %v", q.done)
+	}
+	// A second one times out in the queue: 503, the filter's entry cancelled, a late wake ignored.
+	p.posted = nil
+	f.feedClient(s, "GET /y HTTP/1.1\r\nHost: a\r\n\r\n")
+	f.now += int64(2 * time.Second)
+	s.OnTimer(f.now)
+	if got := f.takeClientOut(); !strings.HasPrefix(got, "HTTP/1.1 503") || !strings.Contains(got, "X-Sluice-Error: busy") || !q.cancelled {
+		t.Fatalf("timeout: %q cancelled=%v", got, q.cancelled)
+	}
+	q.waiter.Wake(q.token, true)
+	for _, fn := range p.posted {
+		fn()
+	}
+	if len(f.acquires) != 1 {
+		t.Fatal("a stale wake restarted the request")
+	}
+}
