@@ -719,7 +719,7 @@ func (q *queueingFilter) OnRequest(c *FilterContext) Verdict {
 	return Verdict{Queue: time.Second, Reason: "busy"}
 }
 func (q *queueingFilter) OnDone(c *FilterContext, status int) { q.done = append(q.done, status) }
-func (q *queueingFilter) Cancel(c *FilterContext) bool      { q.cancelled = true; return true }
+func (q *queueingFilter) Cancel(c *FilterContext) bool        { q.cancelled = true; return true }
 
 func TestSessionParksAQueuedRequestUntilWoken(t *testing.T) {
 	s0, f := newTestSession(t)
