@@ -335,6 +335,22 @@ func (sc *streamConn) ClientCloseWrite() {
 
 func (sc *streamConn) ClientClose() { sc.closeLocked() }
 
+// Post runs fn under the connection's lock (proxy.Poster: a request parked by a queueing
+// filter is resumed this way). It runs on a new goroutine: the caller may hold another
+// connection's lock, and taking two connections' locks in either order could deadlock.
+func (sc *streamConn) Post(fn func()) error {
+	go func() {
+		sc.mu.Lock()
+		defer sc.mu.Unlock()
+		if sc.closed {
+			return
+		}
+		fn()
+		sc.after()
+	}()
+	return nil
+}
+
 // writeBoth writes a then b, as one write when they are small (one TLS record, one syscall).
 // wdl is the write deadline set on c; it is pushed forward only when half of writeTimeout has
 // passed, so a busy connection does not reset a runtime timer on every write.
