@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/sluice-gw/sluice/gateway"
+	"github.com/sluice-gw/sluice/limits"
 	"github.com/sluice-gw/sluice/metrics"
+	"github.com/sluice-gw/sluice/policy/redis"
 )
 
 func TestMetricsCountKnownTraffic(t *testing.T) {
@@ -407,5 +409,23 @@ func TestResetClosesAnOpenBreaker(t *testing.T) {
 	}
 	if code, _ := b.call(t, "POST", "/api/v1/upstreams/errs/targets/127.0.0.1:1/reset", ""); code != 404 {
 		t.Fatalf("reset of an unknown target: %d", code)
+	}
+}
+
+func TestLimitFiltersConvertEveryKind(t *testing.T) {
+	in := []gateway.LimitStat{
+		{Name: "per_key", Kind: "rate", Windows: []gateway.WindowStat{{Policy: "10/1s burst 10", Rejected: 3}}, Table: &limits.TableStats{Keys: 4, Untracked: 1}},
+		{Name: "global", Kind: "redis", Redis: &redis.Stats{Up: false, Errors: 2, FailedClosed: 5, Keys: 1}},
+		{Name: "route api", Kind: "concurrency", InFlight: &limits.ConcurrencyStats{Limit: 8, InFlight: 8, Waiting: 2, Rejected: 1, TimedOut: 1}},
+	}
+	out := limitFilters(in)
+	if len(out) != 3 || out[0].Keys != 4 || out[0].Windows[0].Rejected != 3 || out[0].Untracked != 1 {
+		t.Fatalf("rate: %+v", out[0])
+	}
+	if out[1].RedisUp == nil || *out[1].RedisUp || out[1].RedisErrors != 2 || out[1].FailedClosed != 5 {
+		t.Fatalf("redis: %+v", out[1])
+	}
+	if out[2].Limit != 8 || out[2].Waiting != 2 || out[2].TimedOut != 1 {
+		t.Fatalf("concurrency: %+v", out[2])
 	}
 }

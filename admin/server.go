@@ -298,6 +298,7 @@ func (s *Server) handleLimits(w http.ResponseWriter, r *http.Request) {
 	for _, k := range s.o.Metrics.TopRejected(n) {
 		out.Top = append(out.Top, KeyCount{Key: k.Key, Count: k.Count})
 	}
+	out.Filters = limitFilters(s.o.Gateway.LimitStats())
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -415,4 +416,27 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// limitFilters converts the gateway's limit counters to the API's JSON form.
+func limitFilters(in []gateway.LimitStat) []LimitFilter {
+	out := make([]LimitFilter, 0, len(in))
+	for _, l := range in {
+		f := LimitFilter{Name: l.Name, Kind: l.Kind}
+		for _, w := range l.Windows {
+			f.Windows = append(f.Windows, LimitWindow{Policy: w.Policy, Rejected: w.Rejected, ShadowRejected: w.ShadowRejected})
+		}
+		if t := l.Table; t != nil {
+			f.Keys, f.Untracked = t.Keys, t.Untracked
+		}
+		if r := l.Redis; r != nil {
+			up := r.Up
+			f.RedisUp, f.RedisErrors, f.FailedOpen, f.FailedClosed, f.Keys = &up, r.Errors, r.FailedOpen, r.FailedClosed, r.Keys
+		}
+		if c := l.InFlight; c != nil {
+			f.Limit, f.InFlight, f.Waiting, f.Rejected, f.TimedOut = c.Limit, c.InFlight, c.Waiting, c.Rejected, c.TimedOut
+		}
+		out = append(out, f)
+	}
+	return out
 }

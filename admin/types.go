@@ -142,6 +142,37 @@ type Frame struct {
 type Limits struct {
 	Routes []RouteLimit `json:"routes"`
 	Top    []KeyCount   `json:"top_rejected"`
+	// Filters are the limits in force with their own counters: refusals per window, key
+	// table size, Redis errors and fail-open/closed decisions, in-flight and queue.
+	Filters []LimitFilter `json:"filters"`
+}
+
+// LimitFilter is one limit in force.
+type LimitFilter struct {
+	Name    string        `json:"name"`
+	Kind    string        `json:"kind"` // rate, redis or concurrency
+	Windows []LimitWindow `json:"windows,omitempty"`
+	Keys    int           `json:"keys"` // keys tracked (rate limits)
+	// Untracked counts new keys a full key table refused to store (judged as fresh).
+	Untracked uint64 `json:"untracked,omitempty"`
+	// Redis: whether the backend answers, its errors, and decisions made while it did not.
+	RedisUp      *bool  `json:"redis_up,omitempty"`
+	RedisErrors  uint64 `json:"redis_errors,omitempty"`
+	FailedOpen   uint64 `json:"failed_open,omitempty"`
+	FailedClosed uint64 `json:"failed_closed,omitempty"`
+	// Concurrency limits.
+	Limit    int64  `json:"limit,omitempty"`
+	InFlight int64  `json:"in_flight,omitempty"`
+	Waiting  int64  `json:"waiting,omitempty"`
+	Rejected uint64 `json:"rejected,omitempty"`
+	TimedOut uint64 `json:"timed_out,omitempty"`
+}
+
+// LimitWindow is one window of a rate limit with its refusals.
+type LimitWindow struct {
+	Policy         string `json:"policy"`
+	Rejected       int64  `json:"rejected"`
+	ShadowRejected int64  `json:"shadow_rejected"`
 }
 
 // RouteLimit is one route's rejections.
