@@ -246,18 +246,20 @@ func (t *Terminator) Close() {
 	t.done.Wait()
 }
 
+// rotateLoop starts a new ticket key every TicketRotation; the period is read again after each
+// rotation, so a reload that changes it applies from the next key on.
 func (t *Terminator) rotateLoop() {
 	defer t.done.Done()
-	t.mu.Lock()
-	every := t.opts.TicketRotation
-	t.mu.Unlock()
-	tk := time.NewTicker(every)
-	defer tk.Stop()
 	for {
+		t.mu.Lock()
+		every := t.opts.TicketRotation
+		t.mu.Unlock()
+		tm := time.NewTimer(every)
 		select {
 		case <-t.stop:
+			tm.Stop()
 			return
-		case <-tk.C:
+		case <-tm.C:
 			t.tickets.rotate()
 		}
 	}
