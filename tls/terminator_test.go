@@ -580,3 +580,18 @@ func TestClientConfigVerifiesByDefault(t *testing.T) {
 		t.Errorf("cert without key: %v", err)
 	}
 }
+
+func TestTicketKeyRotatesOnItsTimer(t *testing.T) {
+	f := newFixture(t)
+	o := f.opts()
+	o.TicketRotation = 20 * time.Millisecond
+	s := startServer(t, o)
+	k0 := s.t.tickets.current()
+	deadline := time.Now().Add(3 * time.Second)
+	for s.t.tickets.current() == k0 {
+		if time.Now().After(deadline) {
+			t.Fatal("ticket key not rotated within 3s at a 20ms period")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
