@@ -8,7 +8,7 @@ FUZZTIME ?= 15s
 # Everything but the load generator's timing-heavy tests runs again under the race detector.
 RACE_PKGS ?= $(shell $(GO) list ./... | grep -v -e '/bench' -e '/fuzz$$')
 
-.PHONY: all build run test test-race deps-test vet lint bench bench-peers bench-tls fuzz clean
+.PHONY: all build run test test-race deps-test vet lint bench bench-peers bench-engine bench-tls fuzz clean
 
 all: build
 
@@ -41,6 +41,10 @@ bench:
 ## bench-peers: Sluice against NGINX, HAProxy (HTTP and TCP relay), one core each
 bench-peers: build
 	bash bench/peers/run.sh -R $(PEERS_FLAGS)
+
+## bench-engine: GC pauses and admin API latency while the loops are saturated, per engine
+bench-engine:
+	bash bench/engine/under_load.sh
 
 ## bench-tls: Sluice against NGINX terminating TLS (full handshakes, CPU per request), one core each
 bench-tls:
