@@ -297,6 +297,10 @@ func (d *decoder) enum(n *yaml.Node, path string, allowed ...string) (string, bo
 
 // suggest returns the known word closest to s when it is close enough to be a
 // likely typo (edit distance at most 2, and less than half of s), else "".
+// Suggest returns the entry of known closest to s (case-insensitive edit distance under 3
+// and under half of s), or "": the "did you mean" of config errors and of the CLI.
+func Suggest(s string, known []string) string { return suggest(s, known) }
+
 func suggest(s string, known []string) string {
 	best, bestDist := "", 3
 	ls := strings.ToLower(s)

@@ -11,7 +11,8 @@ import (
 	"io"
 	"os"
 	"sort"
-	"strings"
+
+	"github.com/sluice-gw/sluice/config"
 )
 
 // command is one subcommand. run receives the arguments after the command
@@ -88,35 +89,9 @@ func usage(w io.Writer) {
 
 // closestCommand suggests a registered command for a typo.
 func closestCommand(name string) string {
-	best, bestDist := "", 3
+	names := make([]string, 0, len(commands))
 	for n := range commands {
-		d := editDistance(strings.ToLower(name), n)
-		if d < bestDist || (d == bestDist && n < best) {
-			best, bestDist = n, d
-		}
+		names = append(names, n)
 	}
-	if bestDist*2 >= len(name) {
-		return ""
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return config.Suggest(name, names)
 }
