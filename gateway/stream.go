@@ -19,10 +19,13 @@ import (
 // never run on an event loop. It feeds the same sans-IO Session as the loop driver, so the
 // parser, routing, limits and every proxy rule are the ones plaintext connections get.
 //
-// Concurrency: a connection has up to three goroutines (its reader, its upstream's reader,
-// its timer) and one mutex, held for every Session call, so the Session stays
-// single-threaded. Writes block while holding it; that is the backpressure (a slow client
-// stops the upstream reader, whose unread bytes stop the upstream), bounded by writeTimeout.
+// Concurrency: a connection has a few goroutines (its reader, its upstream's reader, its
+// timer, and a flush goroutine per direction while bytes are queued) and one mutex, held for
+// every Session call, so the Session stays single-threaded. The session's writes never block:
+// they are queued under the mutex (outQueue) and a flush goroutine writes them without it, so
+// a peer that is slow to read never stops the other direction (a full-duplex upload echoed
+// back, a tunnel). ClientOutbound and UpstreamOutbound report the queues, so the session's
+// high-water mark bounds them, and OnClientWritable / OnUpstreamWritable follow each drain.
 //
 // netpoll is not used here: crypto/tls needs a net.Conn with blocking Read and Write, which Go's
 // own runtime poller already gives each goroutine (parking on epoll, no thread per
@@ -134,6 +137,7 @@ func (d *streamDriver) serve(c net.Conn, fields []http1.Field) {
 	bp := readBufs.Get().(*[]byte)
 	sc := &streamConn{d: d, c: c, in: (*bp)[:cap(*bp)], xpool: proxy.ExchangePool{Max: 1}}
 	sc.cond.L = &sc.mu
+	sc.flushClientFn = sc.flushClient
 	var peer netip.Addr
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		peer, _ = netip.AddrFromSlice(ta.IP)
@@ -171,12 +175,13 @@ type streamConn struct {
 	mu sync.Mutex
 	// in holds inbound bytes in[r:w]. The reader fills in[w:] without the lock (nobody else
 	// touches bytes past w) and moves or grows the buffer only under it.
-	in     []byte
-	r, w   int
-	out    []byte    // write coalescing
-	wdl    time.Time // write deadline in force
-	paused bool
-	cond   sync.Cond
+	in   []byte
+	r, w int
+	cq   outQueue // to the client
+	// flushClientFn is sc.flushClient, bound once.
+	flushClientFn func()
+	paused        bool
+	cond          sync.Cond
 	// xpool keeps this connection's exchange between requests: the loops share a pool per
 	// loop, but stream connections run on many goroutines, and ExchangePool has no lock.
 	xpool  proxy.ExchangePool
@@ -251,7 +256,7 @@ func (sc *streamConn) after() {
 	if sc.closed {
 		return
 	}
-	if sc.s.Closed() || (sc.d.draining.Load() && sc.s.Idle()) {
+	if sc.s.Closed() || (sc.d.draining.Load() && sc.s.Idle() && sc.cq.idle()) {
 		sc.closeLocked()
 		return
 	}
@@ -282,6 +287,7 @@ func (sc *streamConn) closeLocked() {
 		return
 	}
 	sc.closed = true
+	sc.cq.err = net.ErrClosed // a flush in progress stops; queued bytes are dropped
 	if !sc.s.Closed() {
 		sc.s.OnClientClosed()
 	}
@@ -300,14 +306,37 @@ func (sc *streamConn) closeLocked() {
 
 func (sc *streamConn) ClientPeek() []byte  { return sc.in[sc.r:sc.w] }
 func (sc *streamConn) ClientDiscard(n int) { sc.r += n }
-func (sc *streamConn) ClientOutbound() int { return 0 } // writes block: nothing is queued
+func (sc *streamConn) ClientOutbound() int { return sc.cq.outbound() }
 func (sc *streamConn) Now() int64          { return streamNow() }
 
 func (sc *streamConn) ClientWrite(a, b []byte) error {
-	if sc.closed {
-		return net.ErrClosed
+	start, err := sc.cq.queue(a, b)
+	if start {
+		go sc.flushClientFn() // a func value made once: a method call here would allocate
 	}
-	return writeBoth(sc.c, &sc.wdl, &sc.out, a, b)
+	return err
+}
+
+// flushClient writes the client queue until it is empty, then tells the session.
+func (sc *streamConn) flushClient() {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	err := sc.cq.drain(&sc.mu, sc.c)
+	if sc.closed {
+		return
+	}
+	switch {
+	case err != nil:
+		if !sc.s.Closed() {
+			sc.s.OnClientClosed() // the client is unreachable
+		}
+	case sc.cq.fin:
+		sc.cq.fin = false
+		sc.closeWrite()
+	default:
+		sc.s.OnClientWritable()
+	}
+	sc.after()
 }
 
 func (sc *streamConn) ClientPause(p bool) {
@@ -320,6 +349,14 @@ func (sc *streamConn) ClientPause(p bool) {
 // ClientCloseWrite sends close_notify and then a FIN: crypto/tls's CloseWrite leaves the TCP
 // side open, and a client waiting for the end of a close-delimited answer needs the FIN.
 func (sc *streamConn) ClientCloseWrite() {
+	if !sc.cq.idle() {
+		sc.cq.fin = true // after the queued answer
+		return
+	}
+	sc.closeWrite()
+}
+
+func (sc *streamConn) closeWrite() {
 	_ = sc.c.SetWriteDeadline(time.Now().Add(writeTimeout))
 	if tc, ok := sc.c.(*tls.Conn); ok {
 		_ = tc.CloseWrite()
@@ -351,32 +388,58 @@ func (sc *streamConn) Post(fn func()) error {
 	return nil
 }
 
-// writeBoth writes a then b, as one write when they are small (one TLS record, one syscall).
-// wdl is the write deadline set on c; it is pushed forward only when half of writeTimeout has
-// passed, so a busy connection does not reset a runtime timer on every write.
-func writeBoth(c net.Conn, wdl *time.Time, buf *[]byte, a, b []byte) error {
-	if now := time.Now(); wdl.Sub(now) < writeTimeout/2 {
-		*wdl = now.Add(writeTimeout)
-		_ = c.SetWriteDeadline(*wdl)
+// outQueue is one direction's outbound bytes. The session's writes append to buf under the
+// connection's mutex; one flush goroutine at a time writes them without it, swapping buf and
+// spare so that the session can queue more meanwhile. A request head and its body, or a
+// response head and its first bytes, usually leave in one write (one TLS record, one syscall).
+type outQueue struct {
+	buf      []byte
+	spare    []byte // what the flush goroutine is writing
+	inflight int
+	flushing bool
+	fin      bool  // close the write side once drained
+	err      error // the first write error; later writes fail with it
+	wdl      time.Time
+}
+
+func (q *outQueue) outbound() int { return len(q.buf) + q.inflight }
+func (q *outQueue) idle() bool    { return !q.flushing && len(q.buf) == 0 }
+
+// queue appends a and b; start reports that a flush goroutine must be started.
+func (q *outQueue) queue(a, b []byte) (start bool, err error) {
+	if q.err != nil {
+		return false, q.err
 	}
-	if len(b) == 0 {
-		_, err := c.Write(a)
-		return err
+	q.buf = append(append(q.buf, a...), b...)
+	if q.flushing || len(q.buf) == 0 {
+		return false, nil
 	}
-	if len(a) == 0 {
-		_, err := c.Write(b)
-		return err
+	q.flushing = true
+	return true, nil
+}
+
+// drain writes until the queue is empty or a write fails; mu is held on entry and on return,
+// released during each write. The write deadline is pushed forward only when half of
+// writeTimeout has passed, so a busy connection does not reset a runtime timer per write.
+func (q *outQueue) drain(mu *sync.Mutex, c net.Conn) error {
+	for len(q.buf) > 0 && q.err == nil {
+		data := q.buf
+		q.buf, q.spare = q.spare[:0], data
+		q.inflight = len(data)
+		mu.Unlock()
+		if now := time.Now(); q.wdl.Sub(now) < writeTimeout/2 {
+			q.wdl = now.Add(writeTimeout)
+			_ = c.SetWriteDeadline(q.wdl)
+		}
+		_, err := c.Write(data)
+		mu.Lock()
+		q.inflight = 0
+		if err != nil && q.err == nil {
+			q.err = err
+		}
 	}
-	if len(a)+len(b) <= streamCoalesce {
-		*buf = append(append((*buf)[:0], a...), b...)
-		_, err := c.Write(*buf)
-		return err
-	}
-	if _, err := c.Write(a); err != nil {
-		return err
-	}
-	_, err := c.Write(b)
-	return err
+	q.flushing = false
+	return q.err
 }
 
 func (sc *streamConn) UpstreamPeek() []byte {
@@ -400,10 +463,43 @@ func (sc *streamConn) UpstreamWrite(a, b []byte) error {
 	if u == nil || u.closed.Load() {
 		return net.ErrClosed
 	}
-	return writeBoth(u.c, &u.wdl, &u.out, a, b)
+	start, err := u.q.queue(a, b)
+	if start {
+		go u.flushFn()
+	}
+	return err
 }
 
-func (sc *streamConn) UpstreamOutbound() int { return 0 }
+// flush writes u's queue until it is empty, then tells its owner's session. u cannot change
+// owners meanwhile: a connection is pooled for reuse only with an empty queue.
+func (u *streamUp) flush() {
+	sc := u.owner.Load()
+	if sc == nil {
+		u.close()
+		return
+	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.up != u {
+		u.close() // released (and so closed) before the flush began
+		return
+	}
+	if err := u.q.drain(&sc.mu, u.c); err != nil {
+		u.close() // its reader reports the end to the session
+		return
+	}
+	if !sc.closed && sc.up == u {
+		sc.s.OnUpstreamWritable()
+		sc.after()
+	}
+}
+
+func (sc *streamConn) UpstreamOutbound() int {
+	if sc.up == nil {
+		return 0
+	}
+	return sc.up.q.outbound()
+}
 
 func (sc *streamConn) UpstreamPause(p bool) {
 	if u := sc.up; u != nil {
@@ -425,7 +521,7 @@ func (sc *streamConn) UpstreamRelease(reuse bool) {
 	sc.up = nil
 	u.owner.Store(nil)
 	u.paused = false
-	if reuse && len(u.in) == u.r && u.pool.put(u, time.Now()) {
+	if reuse && len(u.in) == u.r && u.q.idle() && u.q.err == nil && u.pool.put(u, time.Now()) {
 		return
 	}
 	u.close()
@@ -482,8 +578,8 @@ type streamUp struct {
 	owner     atomic.Pointer[streamConn]
 	in        []byte // unconsumed bytes are in[r:]; guarded by the owner's mutex
 	r         int
-	out       []byte
-	wdl       time.Time
+	q         outQueue // guarded by the owner's mutex
+	flushFn   func()   // u.flush, bound once
 	paused    bool
 	resume    chan struct{}
 	closed    atomic.Bool
@@ -684,7 +780,9 @@ func (p *streamPool) dial() (*streamUp, error) {
 		}
 		return nil, err
 	}
-	return &streamUp{c: c, pool: p, resume: make(chan struct{}, 1)}, nil
+	u := &streamUp{c: c, pool: p, resume: make(chan struct{}, 1)}
+	u.flushFn = u.flush
+	return u, nil
 }
 
 func (p *streamPool) sweep(now time.Time, draining bool) {
