@@ -503,12 +503,17 @@ func (sc *streamConn) UpstreamOutbound() int {
 
 func (sc *streamConn) UpstreamPause(p bool) {
 	if u := sc.up; u != nil {
-		u.paused = p
-		if !p {
-			select {
-			case u.resume <- struct{}{}:
-			default:
-			}
+		u.setPaused(p)
+	}
+}
+
+// setPaused records the session's wish; lifting a pause wakes the reader if it waits.
+func (u *streamUp) setPaused(p bool) {
+	u.paused = p
+	if !p {
+		select {
+		case u.resume <- struct{}{}:
+		default:
 		}
 	}
 }
@@ -520,7 +525,7 @@ func (sc *streamConn) UpstreamRelease(reuse bool) {
 	}
 	sc.up = nil
 	u.owner.Store(nil)
-	u.paused = false
+	u.setPaused(false) // a pooled connection's reader must read (the liveness check)
 	if reuse && len(u.in) == u.r && u.q.idle() && u.q.err == nil && u.pool.put(u, time.Now()) {
 		return
 	}
@@ -629,13 +634,9 @@ func (u *streamUp) readLoop() {
 				return
 			}
 			if paused {
-				select {
-				case <-u.resume:
-				case <-time.After(writeTimeout):
-					// The session never resumed us: give up on this exchange's upstream.
-					u.close()
-					return
-				}
+				// Until the session consumed enough (UpstreamPause(false)), releases the
+				// connection or it is closed; a stalled exchange is the session's read timeout.
+				<-u.resume
 			}
 			break
 		}
@@ -647,6 +648,10 @@ func (u *streamUp) close() {
 		u.closed.Store(true)
 		_ = u.c.Close()
 		u.pool.release()
+		select {
+		case u.resume <- struct{}{}: // a paused reader ends now
+		default:
+		}
 	})
 }
 

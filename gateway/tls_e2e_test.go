@@ -401,3 +401,46 @@ func TestTLSWebSocketTunnel(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSSlowClientLargeResponseThenReuse: a client that reads late makes the session pause
+// the upstream (its queue to the client is over the high-water mark); the upstream connection
+// must then go back to the pool reading, and serve the next request at once.
+func TestTLSSlowClientLargeResponseThenReuse(t *testing.T) {
+	big := strings.Repeat("z", 24<<20) // more than loopback's socket buffers hold
+	up := startHTTPUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/big" {
+			io.WriteString(w, big)
+			return
+		}
+		io.WriteString(w, "small")
+	}))
+	f := startTLSGateway(t, "", oneUpstream("", up.Addr), nil)
+	c, err := tls.Dial("tcp", f.tlsAddr, &tls.Config{RootCAs: f.ca.pool, ServerName: "gw.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	io.WriteString(c, "GET /big HTTP/1.1\r\nHost: t\r\n\r\n")
+	time.Sleep(300 * time.Millisecond) // let the gateway's queue to us fill up
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := io.ReadAll(res.Body); err != nil || len(b) != len(big) {
+		t.Fatalf("big body: %d bytes, %v", len(b), err)
+	}
+	start := time.Now()
+	io.WriteString(c, "GET /small HTTP/1.1\r\nHost: t\r\n\r\n")
+	res, err = http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := io.ReadAll(res.Body); string(b) != "small" || time.Since(start) > 2*time.Second {
+		t.Fatalf("second request: %q after %v", b, time.Since(start))
+	}
+	if n := up.conns.Load(); n != 1 {
+		t.Errorf("upstream saw %d connections, want the one reused", n)
+	}
+}
