@@ -168,11 +168,25 @@ func (s *Session) release() {
 	}
 	x := s.exchange
 	s.exchange = nil
-	x.req.Reset()
-	x.resp.Reset()
-	x.snap, x.route, x.target, x.pending = nil, nil, nil, nil
-	x.rec = Record{}
+	x.clear()
 	s.pool.put(x)
+}
+
+// clear forgets everything of the last request but the grown buffers (and the wait token,
+// which only ever moves forward, so that a late wake can never match a later wait): an
+// exchange must start clean whichever session takes it next.
+func (x *exchange) clear() {
+	keep := exchange{
+		req: x.req, resp: x.resp, reqChunk: x.reqChunk, respChunk: x.respChunk, match: x.match,
+		head: x.head[:0], out: x.out[:0], upPath: x.upPath[:0], methodB: x.methodB[:0],
+		reqID: x.reqID[:0], errExtra: x.errExtra[:0], joined: x.joined[:0], waitToken: x.waitToken,
+	}
+	keep.fc.Scratch, keep.fc.RespFields, keep.fc.KeyText = x.fc.Scratch[:0], x.fc.RespFields[:0], x.fc.KeyText[:0]
+	keep.req.Reset()
+	keep.resp.Reset()
+	keep.reqChunk.Reset()
+	keep.respChunk.Reset()
+	*x = keep
 }
 
 // Release gives the session's per-request state back to the loop's pool. The driver calls it
@@ -1197,12 +1211,7 @@ func (s *Session) observe() {
 // next resets the exchange and reads the next request, if any is buffered.
 func (s *Session) next() {
 	s.phase = phaseHead
-	s.route = nil
-	s.respHeadDone, s.respDone, s.reqDone = false, false, false
-	s.reused, s.retried, s.upgrade, s.dechunk = false, false, false, false
-	s.pending = nil
-	s.req.Reset()
-	s.resp.Reset()
+	s.exchange.clear()
 	s.readHead()
 }
 

@@ -69,6 +69,8 @@ func runRun(args []string, env runEnv) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	file := fs.String("c", "", "configuration `FILE` (default: the embedded demo)")
+	replace := fs.Int("replace", 0, "binary upgrade: take over from the running Sluice with this `PID` (it drains and exits)")
+	pidFile := fs.String("pidfile", "", "write the process ID to `FILE` (for -replace $(cat FILE))")
 	var withConsole optionalBool
 	fs.Var(&withConsole, "console", "open the live console in this terminal (default: on for the demo when stdout is a terminal)")
 	if err := fs.Parse(args); err != nil {
@@ -79,6 +81,8 @@ func runRun(args []string, env runEnv) int {
 			fmt.Fprintln(stdout, "127.0.0.1:9001-9003 behind the gateway on 127.0.0.1:8080; in a terminal the demo")
 			fmt.Fprintln(stdout, "opens the live console with a little demo traffic (--console=false to keep it off).")
 			fmt.Fprintln(stdout, "Signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads the configuration.")
+			fmt.Fprintln(stdout, "Binary upgrade: start the new binary with -replace PID; it listens beside the old one")
+			fmt.Fprintln(stdout, "(SO_REUSEPORT), then tells it to drain and exit, without refusing a connection.")
 			fs.SetOutput(stdout)
 			fs.PrintDefaults()
 			return 0
@@ -118,6 +122,22 @@ func runRun(args []string, env runEnv) int {
 		fmt.Fprintf(stderr, "sluice run: %v\n", err)
 		return 1
 	}
+	if *pidFile != "" {
+		if err := os.WriteFile(*pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			fmt.Fprintf(stderr, "sluice run: %v\n", err)
+			shutdown(g, cfg, io.Discard, stderr, "pidfile failed")
+			return 1
+		}
+	}
+	if *replace > 0 {
+		// Both processes listen now; the old one's listeners close when it starts draining.
+		if err := takeOver(*replace); err != nil {
+			fmt.Fprintf(stderr, "sluice run: -replace %d: %v\n", *replace, err)
+			shutdown(g, cfg, io.Discard, stderr, "takeover failed")
+			return 1
+		}
+		fmt.Fprintf(stdout, "sluice: took over from process %d, which drains and exits\n", *replace)
+	}
 	// Signals are ours from here on: a SIGTERM during the rest of the start drains too.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
@@ -140,14 +160,16 @@ func runRun(args []string, env runEnv) int {
 	if adminAddr == "" && useConsole {
 		adminAddr = "127.0.0.1:0" // the console needs the API; this one is private to the process
 	}
+	var adminSrv *admin.Server
 	if adminAddr != "" {
-		srv, err := admin.Listen(admin.Options{Address: adminAddr, Token: cfg.Admin.Token, Gateway: g, Metrics: m, Reload: reload})
+		srv, err := listenAdmin(admin.Options{Address: adminAddr, Token: cfg.Admin.Token, Gateway: g, Metrics: m, Reload: reload}, *replace > 0)
 		if err != nil {
 			fmt.Fprintf(stderr, "sluice run: %v\n", err)
 			shutdown(g, cfg, io.Discard, stderr, "admin failed")
 			return 1
 		}
 		defer srv.Close()
+		adminSrv = srv
 		adminAddr = srv.Addr().String()
 		if cfg.Admin.Enabled() {
 			fmt.Fprintf(stdout, "sluice: admin API on http://%s (metrics: /metrics; watch: sluice console --admin %s)\n", adminAddr, adminAddr)
@@ -199,9 +221,39 @@ func runRun(args []string, env runEnv) int {
 			onHUP(stdout, stderr)
 			continue
 		}
+		if adminSrv != nil {
+			// Free the admin address at once: a replacing process is waiting for it.
+			adminSrv.Close()
+		}
 		return shutdown(g, cfg, stdout, stderr, sig.String())
 	}
 	return 0
+}
+
+// takeOver asks the process pid (an older Sluice on the same listeners) to drain and exit.
+// Connections still in its accept queues when its listeners close would be reset; Linux
+// (5.14+) migrates them to the other listeners of the SO_REUSEPORT group, ours, when
+// net.ipv4.tcp_migrate_req is set, so it is set here when the process may.
+func takeOver(pid int) error {
+	_ = os.WriteFile("/proc/sys/net/ipv4/tcp_migrate_req", []byte("1"), 0o644)
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return err
+	}
+	return p.Signal(syscall.SIGTERM)
+}
+
+// listenAdmin opens the admin API; when taking over, the old process holds the address until
+// it starts draining, so the bind is retried for a while.
+func listenAdmin(o admin.Options, waitForAddress bool) (*admin.Server, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		srv, err := admin.Listen(o)
+		if err == nil || !waitForAddress || time.Now().After(deadline) || !errors.Is(err, syscall.EADDRINUSE) {
+			return srv, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // shutdown drains the gateway within the configured time and reports how it went.
