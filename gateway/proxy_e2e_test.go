@@ -73,6 +73,9 @@ func TestProxyForwardingHeaders(t *testing.T) {
 		if !strings.Contains(got.Get("Via"), "sluice") {
 			t.Errorf("Via = %q", got.Get("Via"))
 		}
+		if fw := got.Values("Forwarded"); len(fw) != 1 || fw[0] != `for=127.0.0.1;proto=http;host="example.test"` {
+			t.Errorf("Forwarded = %q (an untrusted peer's chain is dropped, ours appended)", fw)
+		}
 		if resp.Header.Get("Keep-Alive") != "" || resp.Header.Get("X-Up") != "1" || !strings.Contains(resp.Header.Get("Via"), "sluice") {
 			t.Errorf("response headers: %v", resp.Header)
 		}

@@ -65,7 +65,8 @@ func (o *RequestOptions) Validate() error {
 // AppendRequestHead appends the head to send upstream for r: the request line in HTTP/1.1
 // (RFC 9110 2.5: a proxy sends its own version) with an origin-form target (authority-form for
 // CONNECT, "*" for OPTIONS *), Host first (RFC 9112 3.2), the received fields minus hop-by-hop
-// ones and edits, the framing of r's body, X-Forwarded-For, X-Forwarded-Proto and -Host, Via, Connection
+// ones and edits, the framing of r's body, X-Forwarded-For, X-Forwarded-Proto and -Host,
+// Forwarded (RFC 7239), Via, Connection
 // when upgrading, then the edits' Set and Add fields and ExtraFields. o may be nil. It does not
 // allocate when dst has room.
 func AppendRequestHead(dst []byte, r *Request, o *RequestOptions) []byte {
@@ -171,6 +172,12 @@ func AppendRequestHead(dst []byte, r *Request, o *RequestOptions) []byte {
 	if o.Proto != nil && !xfh && len(r.Host()) > 0 {
 		dst = appendFieldLine(dst, xForwardedHost, r.Host())
 	}
+	// RFC 7239 Forwarded carries the same facts in the standard form. A trusted peer's
+	// elements were kept above (an untrusted peer's dropped), and ours is one more field line,
+	// which recipients read as appended to the list (RFC 9110 5.3).
+	if o.ClientIP != nil {
+		dst = appendForwardedElement(dst, o.ClientIP, o.Proto, r.Host())
+	}
 	if o.Via != nil {
 		dst = appendVia(dst, r.Minor(), o.Via)
 	}
@@ -182,6 +189,41 @@ func AppendRequestHead(dst []byte, r *Request, o *RequestOptions) []byte {
 		dst = appendConfigFields(dst, o.Edits.Add)
 	}
 	dst = appendConfigFields(dst, o.ExtraFields)
+	return append(dst, '\r', '\n')
+}
+
+// appendForwardedElement writes "Forwarded: for=...;proto=...;host=..." (RFC 7239 4): an IPv6
+// node is quoted and bracketed (section 6), the host is a quoted-string.
+func appendForwardedElement(dst, ip, proto, host []byte) []byte {
+	dst = append(dst, "Forwarded: for="...)
+	v6 := false
+	for _, c := range ip {
+		if c == ':' {
+			v6 = true
+			break
+		}
+	}
+	if v6 {
+		dst = append(dst, '"', '[')
+		dst = appendFieldValue(dst, ip)
+		dst = append(dst, ']', '"')
+	} else {
+		dst = appendFieldValue(dst, ip)
+	}
+	if proto != nil && isToken(proto) {
+		dst = append(dst, ";proto="...)
+		dst = append(dst, proto...)
+	}
+	if len(host) > 0 {
+		dst = append(dst, ";host=\""...)
+		for _, c := range host {
+			if c == '"' || c == '\\' || c < ' ' || c == 0x7f {
+				continue // a parsed Host has none of these; never let one end the quoted-string
+			}
+			dst = append(dst, c)
+		}
+		dst = append(dst, '"')
+	}
 	return append(dst, '\r', '\n')
 }
 

@@ -142,7 +142,7 @@ func TestAppendRequestHeadRewrites(t *testing.T) {
 			"appends the client to the received forwarded chain",
 			"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.1.1.1, 2.2.2.2\r\nAccept: */*\r\nx-forwarded-for: 3.3.3.3\r\n\r\n",
 			&RequestOptions{ClientIP: []byte("10.0.0.1")},
-			"GET / HTTP/1.1\r\nHost: a\r\nAccept: */*\r\nX-Forwarded-For: 1.1.1.1, 2.2.2.2, 3.3.3.3, 10.0.0.1\r\n\r\n",
+			"GET / HTTP/1.1\r\nHost: a\r\nAccept: */*\r\nX-Forwarded-For: 1.1.1.1, 2.2.2.2, 3.3.3.3, 10.0.0.1\r\nForwarded: for=10.0.0.1;host=\"a\"\r\n\r\n",
 		},
 		{
 			"keeps the received chain without a client address",
@@ -155,13 +155,19 @@ func TestAppendRequestHeadRewrites(t *testing.T) {
 			"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Host: evil\r\nX-Forwarded-Proto: https\r\n" +
 				"Forwarded: for=6.6.6.6\r\nX-Real-IP: 6.6.6.6\r\nX-Forwarded: other\r\n\r\n",
 			&RequestOptions{ClientIP: []byte("10.0.0.1"), ReplaceForwarded: true, Proto: []byte("http")},
-			"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded: other\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: a\r\n\r\n",
+			"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded: other\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: a\r\nForwarded: for=10.0.0.1;proto=http;host=\"a\"\r\n\r\n",
 		},
 		{
 			"keeps the forwarded proto of a trusted peer and adds the host",
 			"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-Proto: https\r\n\r\n",
 			&RequestOptions{Proto: []byte("http")},
 			"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: a\r\n\r\n",
+		},
+		{
+			"appends an RFC 7239 element, an IPv6 node quoted and bracketed",
+			"GET / HTTP/1.1\r\nHost: a.example:8080\r\nForwarded: for=192.0.2.60;proto=https\r\n\r\n",
+			&RequestOptions{ClientIP: []byte("2001:db8::1"), Proto: []byte("http")},
+			"GET / HTTP/1.1\r\nHost: a.example:8080\r\nForwarded: for=192.0.2.60;proto=https\r\nX-Forwarded-For: 2001:db8::1\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: a.example:8080\r\nForwarded: for=\"[2001:db8::1]\";proto=http;host=\"a.example:8080\"\r\n\r\n",
 		},
 		{
 			"keeps the forwarded host of a trusted peer",
@@ -173,7 +179,7 @@ func TestAppendRequestHeadRewrites(t *testing.T) {
 			"drops a forwarded chain named in connection but still adds the client",
 			"GET / HTTP/1.1\r\nHost: a\r\nConnection: X-Forwarded-For\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n",
 			&RequestOptions{ClientIP: []byte("10.0.0.1")},
-			"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n",
+			"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 10.0.0.1\r\nForwarded: for=10.0.0.1;host=\"a\"\r\n\r\n",
 		},
 		{
 			"appends via with the received version after received via",
@@ -206,7 +212,7 @@ func TestAppendRequestHeadRewrites(t *testing.T) {
 			"drops control bytes from option values",
 			"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
 			&RequestOptions{ExtraFields: []Field{{[]byte("X-Id"), []byte("a\r\nEvil: 1")}}, ClientIP: []byte("1.2.3.4\r\n")},
-			"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4\r\nX-Id: aEvil: 1\r\n\r\n",
+			"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4\r\nForwarded: for=1.2.3.4;host=\"a\"\r\nX-Id: aEvil: 1\r\n\r\n",
 		},
 		{
 			"keeps the received spelling of copied fields",
