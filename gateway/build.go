@@ -131,6 +131,7 @@ func build(c *config.Config, ids *targetIDs, res *resilience, version uint64, ob
 		HeaderReadTimeout: c.HTTP.HeaderReadTimeout.Duration(),
 		IdleTimeout:       c.HTTP.IdleTimeout.Duration(),
 		MaxBody:           int64(c.HTTP.MaxBody),
+		MaxConnections:    int64(c.HTTP.MaxConnections),
 		Trusted:           c.HTTP.TrustedProxies,
 		Observer:          obs,
 	}

@@ -3,7 +3,9 @@ package gateway
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestProxyConnectionCloseRequestsInARow: clients that ask to close after each answer, one
@@ -28,4 +30,40 @@ func TestProxyConnectionCloseRequestsInARow(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestProxyMaxConnectionsAnswers503: over http.max_connections a new connection gets a short
+// 503 and is closed; once one leaves, a new one is served.
+func TestProxyMaxConnectionsAnswers503(t *testing.T) {
+	eachBackend(t, func(t *testing.T, engine string) {
+		up := startHTTPUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		_, addr := startGateway(t, engine, "http:\n  max_connections: 2\n"+oneUpstream("", up.Addr))
+		a, b := dial(t, addr), dial(t, addr)
+		for _, c := range []*client{a, b} {
+			if resp, _ := c.get("/in"); resp.StatusCode != 200 {
+				t.Fatalf("within the limit: %d", resp.StatusCode)
+			}
+		}
+		over := dial(t, addr)
+		if got := over.expectClosed(); !strings.HasPrefix(got, "HTTP/1.1 503 ") || !strings.Contains(got, "X-Sluice-Error: too many connections") {
+			t.Fatalf("over the limit: %q", got)
+		}
+		a.c.Close()
+		waitUntil(t, func() bool {
+			c := dial(t, addr)
+			c.send("GET /again HTTP/1.1\r\nHost: t\r\n\r\n")
+			resp, err := http.ReadResponse(c.br, nil)
+			return err == nil && resp.StatusCode == 200
+		})
+	})
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatal("condition not met in 5s")
 }

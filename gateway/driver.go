@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/sluice-gw/sluice/engine"
+	"github.com/sluice-gw/sluice/http1"
 	"github.com/sluice-gw/sluice/proxy"
 )
 
@@ -20,7 +21,8 @@ type driver struct {
 	proto    string
 	loops    [maxLoops]atomic.Pointer[loopState]
 	draining atomic.Bool
-	conns    atomic.Int64 // open client connections, all loops
+	conns    atomic.Int64  // open client connections, all loops
+	open     *atomic.Int64 // the gateway's client connections, every listener (max_connections)
 }
 
 type loopState struct {
@@ -64,6 +66,12 @@ type upConn struct {
 }
 
 func (d *driver) OnOpen(c engine.Conn) {
+	if !admitConn(d.open, d.cfg.Load()) {
+		// Over http.max_connections: a short answer and the door, never a silent hang.
+		_ = c.Write(http1.AppendErrorResponse(nil, 503, "too many connections", true))
+		_ = c.Close()
+		return
+	}
 	ls := d.loopState(c.Loop())
 	cc := &clientConn{c: c, ls: ls, slot: len(ls.sessions)}
 	ls.sessions = append(ls.sessions, cc)
@@ -115,6 +123,8 @@ func (d *driver) OnClose(c engine.Conn, err error) {
 			}
 			d.forget(x)
 		}
+	case nil:
+		// A connection refused at open (max_connections) has no state.
 	case *upConn:
 		x.closed = true
 		x.pool.total--
@@ -174,6 +184,9 @@ func (d *driver) forget(cc *clientConn) {
 	ls.sessions[last] = nil
 	ls.sessions = ls.sessions[:last]
 	d.conns.Add(-1)
+	if d.open != nil {
+		d.open.Add(-1)
+	}
 	cc.s.Release()
 	if cc.up != nil {
 		cc.up.owner = nil
@@ -323,4 +336,18 @@ func (cc *clientConn) Post(fn func()) error {
 		fn()
 		cc.driver().after(cc)
 	})
+}
+
+// admitConn counts a new client connection against http.max_connections; false means over
+// the limit (and nothing counted). open may be nil (no limit kept).
+func admitConn(open *atomic.Int64, snap *proxy.Snapshot) bool {
+	if open == nil {
+		return true
+	}
+	n := open.Add(1)
+	if max := snap.MaxConnections; max > 0 && n > max {
+		open.Add(-1)
+		return false
+	}
+	return true
 }

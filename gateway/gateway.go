@@ -26,6 +26,7 @@ type Gateway struct {
 	d       *driver
 	srv     engine.Server
 	tls     *tlsListeners // listeners with a tls section (tls.go); nil when none
+	open    atomic.Int64  // client connections of every listener, for http.max_connections
 	ids     targetIDs
 	res     resilience // lb state of the upstreams, kept across reloads (upstreams.go)
 	version atomic.Uint64
@@ -72,7 +73,7 @@ func Start(c *config.Config, o Options) (*Gateway, error) {
 	}
 	g.prepare(snap)
 	g.snap.Store(snap)
-	g.d = &driver{cfg: &g.snap, proto: "http"}
+	g.d = &driver{cfg: &g.snap, proto: "http", open: &g.open}
 	start, ok := Starters[c.Engine]
 	if !ok {
 		g.res.close()

@@ -53,6 +53,7 @@ var readBufs = sync.Pool{New: func() any { b := make([]byte, streamReadBuf); ret
 // streamDriver owns the stream connections of the TLS listeners and their upstream pools.
 type streamDriver struct {
 	cfg      *atomic.Pointer[proxy.Snapshot]
+	open     *atomic.Int64 // the gateway's client connections (http.max_connections); may be nil
 	proto    string
 	draining atomic.Bool
 	n        atomic.Int64
@@ -134,6 +135,14 @@ func (d *streamDriver) close() {
 // serve runs one handshaken connection until it closes. fields go upstream with every request
 // (the client certificate subject).
 func (d *streamDriver) serve(c net.Conn, fields []http1.Field) {
+	if !admitConn(d.open, d.cfg.Load()) {
+		_, _ = c.Write(http1.AppendErrorResponse(nil, 503, "too many connections", true))
+		_ = c.Close()
+		return
+	}
+	if d.open != nil {
+		defer d.open.Add(-1)
+	}
 	bp := readBufs.Get().(*[]byte)
 	sc := &streamConn{d: d, c: c, in: (*bp)[:cap(*bp)], xpool: proxy.ExchangePool{Max: 1}}
 	sc.cond.L = &sc.mu

@@ -66,6 +66,7 @@ func tlsOptions(l *config.ListenerTLS) (tlsterm.Options, error) {
 // startTLS opens the TLS listeners of c; on error none stays open.
 func (g *Gateway) startTLS(c *config.Config) (err error) {
 	t := &tlsListeners{d: newStreamDriver(&g.snap)}
+	t.d.open = &g.open
 	defer func() {
 		if err != nil {
 			t.stopAccepting()

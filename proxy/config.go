@@ -76,6 +76,7 @@ type Snapshot struct {
 	HeaderReadTimeout time.Duration
 	IdleTimeout       time.Duration
 	MaxBody           int64 // 0 unlimited
+	MaxConnections    int64 // client connections per process; 0 unlimited
 	Via               []byte
 	Trusted           []netip.Prefix
 	Observer          Observer
