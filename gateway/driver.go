@@ -23,6 +23,7 @@ type driver struct {
 	draining atomic.Bool
 	conns    atomic.Int64  // open client connections, all loops
 	open     *atomic.Int64 // the gateway's client connections, every listener (max_connections)
+	stream   *streamDriver // where connections needing an upstream TLS connection go
 }
 
 type loopState struct {
@@ -264,7 +265,10 @@ func (cc *clientConn) UpstreamRelease(reuse bool) {
 
 func (cc *clientConn) UpstreamAcquire(t *proxy.Target, fresh bool) {
 	if t.Upstream.TLS != nil {
-		cc.s.OnUpstreamFailed(errUpstreamNeedsTLS) // 502: only the stream driver speaks TLS
+		// Only the goroutine path speaks TLS: hand the connection and its session over.
+		if !cc.handOver(t, fresh) {
+			cc.s.OnUpstreamFailed(errUpstreamNeedsTLS) // 502
+		}
 		return
 	}
 	ls := cc.ls
@@ -317,6 +321,34 @@ func (cc *clientConn) UpstreamAcquire(t *proxy.Target, fresh bool) {
 }
 
 func (cc *clientConn) driver() *driver { return cc.ls.d }
+
+// handOver moves the connection off the loop to the stream driver, session and buffered
+// bytes included, for an upstream that needs TLS. The stream side starts only after the
+// loop's current callback has returned, so the session is never driven by both.
+func (cc *clientConn) handOver(t *proxy.Target, fresh bool) bool {
+	d := cc.driver()
+	if d.stream == nil || cc.up != nil {
+		return false
+	}
+	nc, pending, err := cc.c.Detach()
+	if err != nil {
+		return false
+	}
+	// Forget it on the loop without closing it and without releasing its session.
+	ls := cc.ls
+	cc.gone = true
+	last := len(ls.sessions) - 1
+	ls.sessions[cc.slot] = ls.sessions[last]
+	ls.sessions[cc.slot].slot = cc.slot
+	ls.sessions[last] = nil
+	ls.sessions = ls.sessions[:last]
+	d.conns.Add(-1) // d.open keeps counting it: the stream side releases it
+	s := cc.s
+	if err := ls.l.Execute(func() { d.stream.adopt(nc, pending, s, t, fresh) }); err != nil {
+		d.stream.adopt(nc, pending, s, t, fresh) // the loop is stopping: start it from here
+	}
+	return true
+}
 
 func (uc *upConn) close() {
 	if uc.closed || uc.closing {

@@ -27,6 +27,7 @@ type Gateway struct {
 	srv     engine.Server
 	tls     *tlsListeners // listeners with a tls section (tls.go); nil when none
 	open    atomic.Int64  // client connections of every listener, for http.max_connections
+	own     *streamDriver // the goroutine driver for plaintext connections to TLS upstreams
 	ids     targetIDs
 	res     resilience // lb state of the upstreams, kept across reloads (upstreams.go)
 	version atomic.Uint64
@@ -62,6 +63,9 @@ func Start(c *config.Config, o Options) (*Gateway, error) {
 	defer func() {
 		if !started {
 			_ = g.closeAccessLog()
+			if g.own != nil {
+				g.own.close()
+			}
 		}
 	}()
 	snap, err := build(c, &g.ids, &g.res, g.version.Add(1), g.obs)
@@ -74,6 +78,11 @@ func Start(c *config.Config, o Options) (*Gateway, error) {
 	g.prepare(snap)
 	g.snap.Store(snap)
 	g.d = &driver{cfg: &g.snap, proto: "http", open: &g.open}
+	// Plaintext connections whose upstream speaks TLS move to a goroutine driver; it exists
+	// before the loops start, so they read it without a race.
+	g.own = newStreamDriver(&g.snap)
+	g.own.open = &g.open
+	g.d.stream = g.own
 	start, ok := Starters[c.Engine]
 	if !ok {
 		g.res.close()
@@ -112,7 +121,13 @@ func (g *Gateway) Version() uint64 { return g.snap.Load().Version }
 func (g *Gateway) Started() time.Time { return g.started }
 
 // Connections is the number of open client connections.
-func (g *Gateway) Connections() int64 { return g.d.conns.Load() + g.tls.conns() }
+func (g *Gateway) Connections() int64 {
+	n := g.d.conns.Load() + g.tls.conns()
+	if g.own != nil {
+		n += g.own.n.Load()
+	}
+	return n
+}
 
 // Addrs are the listeners' addresses.
 func (g *Gateway) Addrs() []net.Addr { return g.listenAddrs() }
@@ -172,6 +187,10 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	_ = g.srv.StopAccepting() // gnet cannot: new connections are then served and closed when idle
 	g.tls.stopAccepting()
 	defer g.tls.close()
+	if g.own != nil {
+		g.own.draining.Store(true)
+		defer g.own.close()
+	}
 	g.d.draining.Store(true)
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()

@@ -140,6 +140,30 @@ func (d *streamDriver) serve(c net.Conn, fields []http1.Field) {
 		_ = c.Close()
 		return
 	}
+	var peer netip.Addr
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		peer, _ = netip.AddrFromSlice(ta.IP)
+	}
+	d.run(c, nil, func(sc *streamConn) {
+		sc.s = proxy.NewSession(sc, d.cfg, &sc.xpool, peer, d.proto)
+		sc.s.SetConnFields(fields)
+	})
+}
+
+// adopt takes over a plaintext connection from an event loop in the middle of an exchange:
+// its route's upstream speaks TLS, which the loops do not. s is the connection's session,
+// waiting for a connection to t; pending are the inbound bytes the loop had buffered. The
+// connection stays on this path until it closes. The caller has counted it in d.open.
+func (d *streamDriver) adopt(c net.Conn, pending []byte, s *proxy.Session, t *proxy.Target, fresh bool) {
+	go d.run(c, pending, func(sc *streamConn) {
+		sc.s = s
+		s.Rebind(sc, &sc.xpool)
+		sc.UpstreamAcquire(t, fresh)
+	})
+}
+
+// run serves one connection until it closes: start sets up its session under the lock.
+func (d *streamDriver) run(c net.Conn, pending []byte, start func(sc *streamConn)) {
 	if d.open != nil {
 		defer d.open.Add(-1)
 	}
@@ -147,10 +171,10 @@ func (d *streamDriver) serve(c net.Conn, fields []http1.Field) {
 	sc := &streamConn{d: d, c: c, in: (*bp)[:cap(*bp)], xpool: proxy.ExchangePool{Max: 1}}
 	sc.cond.L = &sc.mu
 	sc.flushClientFn = sc.flushClient
-	var peer netip.Addr
-	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		peer, _ = netip.AddrFromSlice(ta.IP)
+	for len(sc.in) < len(pending)+streamReadBuf/2 {
+		sc.in = make([]byte, 2*len(sc.in))
 	}
+	sc.w = copy(sc.in, pending)
 	sc.timer = time.AfterFunc(time.Hour, sc.onTimer)
 	sc.timer.Stop()
 	d.mu.Lock()
@@ -159,8 +183,7 @@ func (d *streamDriver) serve(c net.Conn, fields []http1.Field) {
 	d.n.Add(1)
 
 	sc.mu.Lock()
-	sc.s = proxy.NewSession(sc, d.cfg, &sc.xpool, peer, d.proto)
-	sc.s.SetConnFields(fields)
+	start(sc)
 	sc.after()
 	sc.mu.Unlock()
 	sc.readLoop()

@@ -269,14 +269,39 @@ func TestTLSUpstreamVerification(t *testing.T) {
 	}
 }
 
-func TestLoopListenerToTLSUpstreamGives502(t *testing.T) {
+// TestLoopListenerToTLSUpstream: a plaintext connection whose route's upstream speaks TLS
+// moves from its event loop to the goroutine path, session and buffered bytes included, and
+// keeps working there (keep-alive, a pipelined request, a body); verification still applies.
+func TestLoopListenerToTLSUpstream(t *testing.T) {
 	upCA := newAuthority(t, t.TempDir(), "upstream-root")
-	f := startTLSGateway(t, "", oneUpstream("    tls: { ca: "+upCA.file+" }\n", "127.0.0.1:1"), nil)
-	res, err := http.Get("http://" + f.plain + "/")
-	readAll(t, res, err)
-	if res.StatusCode != 502 {
-		t.Errorf("status %d", res.StatusCode)
-	}
+	cf, kf := upCA.issue(t, t.TempDir(), "up", "up", false, "up.internal")
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%s %s %d", r.Method, r.URL.Path, len(b))
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{upCA.keyPair(t, cf, kf)}}
+	srv.StartTLS()
+	defer srv.Close()
+	upAddr := strings.TrimPrefix(srv.URL, "https://")
+	eachBackend(t, func(t *testing.T, engine string) {
+		_, addr := startGateway(t, engine, oneUpstream("    tls: { server_name: up.internal, ca: "+upCA.file+" }\n", upAddr))
+		c := dial(t, addr)
+		c.send("GET /a HTTP/1.1\r\nHost: t\r\n\r\nPOST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nxyz")
+		if resp, body := c.read("GET"); resp.StatusCode != 200 || body != "GET /a 0" {
+			t.Fatalf("first: %d %q", resp.StatusCode, body)
+		}
+		if resp, body := c.read("POST"); resp.StatusCode != 200 || body != "POST /b 3" {
+			t.Fatalf("pipelined: %d %q", resp.StatusCode, body)
+		}
+		if resp, body := c.get("/c"); resp.StatusCode != 200 || body != "GET /c 0" {
+			t.Fatalf("keep-alive: %d %q", resp.StatusCode, body)
+		}
+		// Without the CA the upstream's certificate is refused: 502.
+		_, bad := startGateway(t, engine, oneUpstream("    tls: { server_name: up.internal }\n", upAddr))
+		if resp, _ := dial(t, bad).get("/d"); resp.StatusCode != 502 {
+			t.Fatalf("unverified upstream: %d", resp.StatusCode)
+		}
+	})
 }
 
 func TestTLSPortAnswersPlainHTTPWith400(t *testing.T) {

@@ -202,6 +202,15 @@ func NewSession(io IO, cfg *atomic.Pointer[Snapshot], pool *ExchangePool, peer n
 	return s
 }
 
+// Rebind moves the session to another driver (a plaintext connection handed from a loop to
+// the goroutine path for a TLS upstream). Call it only while no event of the old driver can
+// reach the session, with the new driver's lock held.
+func (s *Session) Rebind(io IO, pool *ExchangePool) {
+	s.io = io
+	s.pool = pool
+	s.clientPaused = false
+}
+
 // Closed reports whether the session is over; the driver then forgets it.
 func (s *Session) Closed() bool { return s.phase == phaseClosed }
 
