@@ -148,14 +148,22 @@ func (g *Gateway) Reload(c *config.Config) error {
 	if !sameListeners(g.conf, c) {
 		return ErrListenChange
 	}
-	snap, err := build(c, &g.ids, &g.res, g.version.Load()+1, g.obs)
-	if err == nil {
-		err = upstreamTLS(c, snap)
-	}
-	if err == nil {
-		err = g.reloadTLS(c)
-	}
+	// Everything that can fail on bad files is checked before build, which updates the
+	// upstreams' lb registry: a refused configuration must leave the old one as it was.
+	tcs, err := upstreamTLSConfigs(c)
 	if err != nil {
+		return err
+	}
+	opts, err := g.checkTLS(c)
+	if err != nil {
+		return err
+	}
+	snap, err := build(c, &g.ids, &g.res, g.version.Load()+1, g.obs)
+	if err != nil {
+		return err
+	}
+	attachUpstreamTLS(snap, tcs)
+	if err := g.applyTLS(c, opts); err != nil {
 		return err
 	}
 	carryDrain(g.snap.Load(), snap)

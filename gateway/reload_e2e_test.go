@@ -101,3 +101,36 @@ routes:
 		t.Logf("%d requests, %d good reloads, %d refused", ok.Load(), good, refused)
 	})
 }
+
+// TestRefusedReloadLeavesBalancingAlone: a reload refused for a bad upstream TLS file must not
+// have changed the balancer's membership on its way (it removed a target here).
+func TestRefusedReloadLeavesBalancingAlone(t *testing.T) {
+	eachBackend(t, func(t *testing.T, engine string) {
+		var hits [2]atomic.Int64
+		a := startHTTPUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits[0].Add(1) }))
+		b := startHTTPUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits[1].Add(1) }))
+		body := func(targets, extra string) string {
+			return fmt.Sprintf("upstreams:\n  u:\n    balancer: round_robin\n    targets: [%s]\n  other:\n    targets: [{address: %s}]\n%sroutes:\n  - match: { path_prefix: / }\n    upstream: u\n", targets, a.Addr, extra)
+		}
+		both := fmt.Sprintf("{address: %s}, {address: %s}", a.Addr, b.Addr)
+		g, addr := startGateway(t, engine, body(both, ""))
+		cfg0 := g.Config()
+		bad, err := config.Parse("bad.yaml", []byte(fmt.Sprintf("engine: %s\nloops: 1\nlisten:\n  - address: %s\nadmin:\n  address: \"off\"\n%s", engine, cfg0.Listen[0].Address,
+			body(fmt.Sprintf("{address: %s}", a.Addr), "    tls: { ca: /nonexistent/ca.pem }\n"))))
+		if err == nil {
+			err = g.Reload(bad)
+		}
+		if err == nil {
+			t.Fatal("a reload with a missing CA file was accepted")
+		}
+		c := dial(t, addr)
+		for i := 0; i < 10; i++ {
+			if resp, _ := c.get("/r"); resp.StatusCode != 200 {
+				t.Fatalf("request %d: %d", i, resp.StatusCode)
+			}
+		}
+		if hits[0].Load() == 0 || hits[1].Load() == 0 {
+			t.Fatalf("after a refused reload the targets got %d and %d requests: one was dropped", hits[0].Load(), hits[1].Load())
+		}
+	})
+}

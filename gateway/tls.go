@@ -121,8 +121,17 @@ func headerSafe(s string) []byte {
 // reloadTLS re-reads every TLS listener's files: all are checked first, so a broken one
 // refuses the whole reload and every listener keeps its certificates.
 func (g *Gateway) reloadTLS(c *config.Config) error {
+	opts, err := g.checkTLS(c)
+	if err != nil {
+		return err
+	}
+	return g.applyTLS(c, opts)
+}
+
+// checkTLS validates the TLS listeners' new settings without changing anything.
+func (g *Gateway) checkTLS(c *config.Config) ([]tlsterm.Options, error) {
 	if g.tls == nil {
-		return nil
+		return nil, nil
 	}
 	opts := make([]tlsterm.Options, len(g.tls.ls))
 	for k, tl := range g.tls.ls {
@@ -131,9 +140,17 @@ func (g *Gateway) reloadTLS(c *config.Config) error {
 			err = tlsterm.Check(o)
 		}
 		if err != nil {
-			return fmt.Errorf("%s: listen[%d].tls: %w", c.File, tl.index, err)
+			return nil, fmt.Errorf("%s: listen[%d].tls: %w", c.File, tl.index, err)
 		}
 		opts[k] = o
+	}
+	return opts, nil
+}
+
+// applyTLS hands the checked settings to the listeners.
+func (g *Gateway) applyTLS(c *config.Config, opts []tlsterm.Options) error {
+	if g.tls == nil {
+		return nil
 	}
 	for k, tl := range g.tls.ls {
 		if err := tl.term.Reload(opts[k]); err != nil {
@@ -206,11 +223,13 @@ func (g *Gateway) listenAddrs() []net.Addr {
 	return out
 }
 
-// upstreamTLS builds the client TLS configuration of every upstream with a tls section.
-func upstreamTLS(c *config.Config, snap *proxy.Snapshot) error {
-	for _, u := range upstreamsOf(snap) {
-		cu := c.Upstream(u.Name)
-		if cu == nil || cu.TLS == nil {
+// upstreamTLSConfigs builds the client TLS configuration of every upstream with a tls section,
+// from the configuration alone, so that a reload can fail on a bad file before anything is
+// changed.
+func upstreamTLSConfigs(c *config.Config) (map[string]*tls.Config, error) {
+	out := map[string]*tls.Config{}
+	for _, cu := range c.Upstreams {
+		if cu.TLS == nil {
 			continue
 		}
 		tc, err := tlsterm.ClientConfig(tlsterm.UpstreamOptions{
@@ -221,9 +240,28 @@ func upstreamTLS(c *config.Config, snap *proxy.Snapshot) error {
 			InsecureSkipVerify: cu.TLS.InsecureSkipVerify,
 		})
 		if err != nil {
-			return fmt.Errorf("%s: upstreams.%s.tls: %w", c.File, u.Name, err)
+			return nil, fmt.Errorf("%s: upstreams.%s.tls: %w", c.File, cu.Name, err)
 		}
-		u.TLS = tc
+		out[cu.Name] = tc
 	}
+	return out, nil
+}
+
+// attachUpstreamTLS puts the configurations of upstreamTLSConfigs on the snapshot's upstreams.
+func attachUpstreamTLS(snap *proxy.Snapshot, tcs map[string]*tls.Config) {
+	for _, u := range upstreamsOf(snap) {
+		if tc := tcs[u.Name]; tc != nil {
+			u.TLS = tc
+		}
+	}
+}
+
+// upstreamTLS is upstreamTLSConfigs then attachUpstreamTLS.
+func upstreamTLS(c *config.Config, snap *proxy.Snapshot) error {
+	tcs, err := upstreamTLSConfigs(c)
+	if err != nil {
+		return err
+	}
+	attachUpstreamTLS(snap, tcs)
 	return nil
 }
