@@ -399,7 +399,7 @@ func TestProxyStreamsLargeBodiesWithBoundedMemory(t *testing.T) {
 				}
 			}
 		}))
-		_, addr := startGateway(t, engine, oneUpstream("    read_timeout: 3s\n", up.Addr))
+		_, addr := startGateway(t, engine, oneUpstream("    read_timeout: 20s\n", up.Addr))
 		defer func() {
 			if t.Failed() {
 				pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
