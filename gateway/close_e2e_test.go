@@ -37,7 +37,9 @@ func TestProxyConnectionCloseRequestsInARow(t *testing.T) {
 func TestProxyMaxConnectionsAnswers503(t *testing.T) {
 	eachBackend(t, func(t *testing.T, engine string) {
 		up := startHTTPUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-		_, addr := startGateway(t, engine, "http:\n  max_connections: 2\n"+oneUpstream("", up.Addr))
+		g, addr := startGateway(t, engine, "http:\n  max_connections: 2\n"+oneUpstream("", up.Addr))
+		// startGateway's listening probe counts until the gateway has seen it close.
+		waitUntil(t, func() bool { return g.Connections() == 0 })
 		a, b := dial(t, addr), dial(t, addr)
 		for _, c := range []*client{a, b} {
 			if resp, _ := c.get("/in"); resp.StatusCode != 200 {
