@@ -765,6 +765,8 @@ func isStandardMethod(m string) bool {
 var proxyOwnedHeaders = []string{
 	"Connection", "Content-Length", "Keep-Alive", "Proxy-Connection", "TE",
 	"Trailer", "Transfer-Encoding", "Upgrade",
+	// Written by the proxy itself (http1's generated fields): an edit would only be dropped.
+	"Via", "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto",
 }
 
 func proxyOwned(name string) bool {
@@ -787,7 +789,7 @@ func (d *configDecoder) headerMap(n *yaml.Node, path string, edit bool) []Header
 			return
 		}
 		if edit && proxyOwned(name) {
-			d.errorf(k, p, "header %q is managed by the proxy (framing or hop-by-hop, RFC 9110 §7.6.1) and cannot be edited", name)
+			d.errorf(k, p, "header %q is managed by the proxy (framing, hop-by-hop per RFC 9110 §7.6.1, or forwarding fields it writes itself) and cannot be edited", name)
 			return
 		}
 		if first, dup := lower[strings.ToLower(name)]; dup {
@@ -829,7 +831,7 @@ func (d *configDecoder) headerOps(h *HeaderOps, n *yaml.Node, path string) {
 					continue
 				}
 				if proxyOwned(s) {
-					d.errorf(it, ip, "header %q is managed by the proxy (framing or hop-by-hop, RFC 9110 §7.6.1) and cannot be edited", s)
+					d.errorf(it, ip, "header %q is managed by the proxy (framing, hop-by-hop per RFC 9110 §7.6.1, or forwarding fields it writes itself) and cannot be edited", s)
 					continue
 				}
 				if _, dup := removed[strings.ToLower(s)]; dup {

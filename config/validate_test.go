@@ -241,6 +241,7 @@ func TestHeaderOpsErrors(t *testing.T) {
 		{"SetFramingHeader", ops("request_headers", "{ set: { Content-Length: \"0\" } }"), "Content-Length", 0, "routes[0].request_headers.set.Content-Length", "managed by the proxy"},
 		{"AddHopByHop", ops("response_headers", "{ add: { connection: close } }"), "connection", 0, "routes[0].response_headers.add.connection", "managed by the proxy"},
 		{"RemoveHopByHop", ops("request_headers", "{ remove: [Transfer-Encoding] }"), "Transfer-Encoding", 0, "routes[0].request_headers.remove[0]", "managed by the proxy"},
+		{"SetForwardingField", ops("request_headers", "{ set: { X-Forwarded-Host: a } }"), "X-Forwarded-Host", 0, "routes[0].request_headers.set.X-Forwarded-Host", "managed by the proxy"},
 		{"SetAndRemove", ops("request_headers", "{ set: { X-A: b }, remove: [x-a] }"), "x-a", 0, "routes[0].request_headers.remove", `header "X-A" is both set and removed`},
 		{"RemoveTwice", ops("request_headers", "{ remove: [X-A, x-a] }"), "x-a", 0, "routes[0].request_headers.remove[1]", "listed twice"},
 		{"ValueNotScalar", ops("request_headers", "{ set: { X-A: [b] } }"), "[b]", 0, "routes[0].request_headers.set.X-A", "expected a string, got a list"},

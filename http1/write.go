@@ -133,8 +133,12 @@ func generatedName(n []byte) bool {
 	switch len(n) {
 	case 3:
 		return equalFold(n, "via")
+	case 9:
+		return equalFold(n, "forwarded")
 	case 15:
 		return equalFold(n, "x-forwarded-for")
+	case 16:
+		return equalFold(n, "x-forwarded-host")
 	case 17:
 		return equalFold(n, "x-forwarded-proto")
 	}
