@@ -147,6 +147,18 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.setFlash(s)
 		}
 	case tea.KeyMsg:
+		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
+			// Keys typed quickly (or sent by a script) can arrive in one read, which
+			// bubbletea reports as one message with several runes: each is a key.
+			var cmds []tea.Cmd
+			var mm tea.Model = m
+			for _, r := range msg.Runes {
+				var cmd tea.Cmd
+				mm, cmd = mm.(Model).key(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt})
+				cmds = append(cmds, cmd)
+			}
+			return mm, tea.Batch(cmds...)
+		}
 		return m.key(msg)
 	}
 	return m, nil

@@ -391,3 +391,11 @@ func TestSmallErrorRatesAreNotRoundedAway(t *testing.T) {
 	f.Stats.ErrorRate = 0.0004
 	mustContain(t, step(newModel(Options{}), FrameMsg(f)).View(), "errors 0.04%")
 }
+
+// TestKeysArrivingInOneReadAreEachAKey: a script (or a fast typist) can deliver "jd" in one
+// read, which bubbletea reports as one message with two runes; it must move and then drain.
+func TestKeysArrivingInOneReadAreEachAKey(t *testing.T) {
+	m := step(newModel(Options{Actions: &recorder{}}), FrameMsg(frame()), keyTab)
+	m = step(m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("jd")})
+	mustContain(t, m.View(), "Drain users/127.0.0.1:9002?")
+}
