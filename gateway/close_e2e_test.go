@@ -38,13 +38,17 @@ func TestProxyMaxConnectionsAnswers503(t *testing.T) {
 	eachBackend(t, func(t *testing.T, engine string) {
 		up := startHTTPUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 		g, addr := startGateway(t, engine, "http:\n  max_connections: 2\n"+oneUpstream("", up.Addr))
-		// startGateway's listening probe counts until the gateway has seen it close.
-		waitUntil(t, func() bool { return g.Connections() == 0 })
-		a, b := dial(t, addr), dial(t, addr)
-		for _, c := range []*client{a, b} {
-			if resp, _ := c.get("/in"); resp.StatusCode != 200 {
-				t.Fatalf("within the limit: %d", resp.StatusCode)
-			}
+		// startGateway's listening probe counts until the gateway has seen it close. One
+		// listener accepts in order, so once a is served the probe was accepted too: wait for
+		// it to be counted out before b takes the last place.
+		a := dial(t, addr)
+		if resp, _ := a.get("/in"); resp.StatusCode != 200 {
+			t.Fatalf("within the limit: %d", resp.StatusCode)
+		}
+		waitUntil(t, func() bool { return g.Connections() == 1 })
+		b := dial(t, addr)
+		if resp, _ := b.get("/in"); resp.StatusCode != 200 {
+			t.Fatalf("within the limit: %d", resp.StatusCode)
 		}
 		over := dial(t, addr)
 		if got := over.expectClosed(); !strings.HasPrefix(got, "HTTP/1.1 503 ") || !strings.Contains(got, "X-Sluice-Error: too many connections") {
