@@ -455,7 +455,38 @@ func TestProxyStreamsLargeBodiesWithBoundedMemory(t *testing.T) {
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-		n, err := io.Copy(io.Discard, resp.Body)
+		var prog atomic.Int64
+		wdone := make(chan struct{})
+		go func() {
+			last, since := int64(-1), time.Now()
+			for {
+				select {
+				case <-wdone:
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+				if v := prog.Load(); v != last {
+					last, since = v, time.Now()
+				} else if time.Since(since) > 3*time.Second {
+					fmt.Fprintf(os.Stderr, "download stalled for 3s at %d bytes; goroutines while it lasts:\n", v)
+					pprof.Lookup("goroutine").WriteTo(os.Stderr, 2)
+					return
+				}
+			}
+		}()
+		var n int64
+		for {
+			k, err2 := resp.Body.Read(buf)
+			n += int64(k)
+			prog.Store(n)
+			if err2 != nil {
+				if err2 != io.EOF {
+					err = err2
+				}
+				break
+			}
+		}
+		close(wdone)
 		got += n
 		close(stop)
 		if err != nil || got != size {

@@ -522,7 +522,7 @@ func (c *conn) Write2(a, b []byte) error {
 
 func (c *conn) OutboundBuffered() int {
 	if c.pm != nil {
-		return int(c.pm.queued.Load())
+		return c.pm.backlog()
 	}
 	return c.gc.OutboundBuffered()
 }

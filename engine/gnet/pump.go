@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"sync"
-	"sync/atomic"
 
 	"github.com/sluice-gw/sluice/engine"
 )
@@ -34,14 +33,19 @@ type pump struct {
 
 	quit chan struct{} // closed by pumpClose
 
-	wmu      sync.Mutex
-	wcond    *sync.Cond
-	wstop    bool   // the writer's own stop flag, under wmu
-	wbuf     []byte // bytes queued for the writer
-	spare    []byte // the writer's previous batch, reused
-	queued   atomic.Int64
-	full     atomic.Bool // queued went above the high watermark; OnWritable owed
-	finWrite bool        // shut down the write side once the queue is empty
+	wmu   sync.Mutex
+	wcond *sync.Cond
+	wstop bool   // the writer's own stop flag, under wmu
+	wbuf  []byte // bytes queued for the writer
+	spare []byte // the writer's previous batch, reused
+	// queued and full live under wmu with the queue: the loop that sees the backlog above the
+	// high watermark and the writer that drains it below the low one must agree on whether
+	// an OnWritable is owed. With separate atomics the writer could clear full on a stale
+	// count while the loop saw the queue full again, and that OnWritable was lost: a
+	// stalled stream under CPU contention.
+	queued   int
+	full     bool // the loop saw queued above the high watermark; OnWritable owed
+	finWrite bool // shut down the write side once the queue is empty
 	werr     error
 }
 
@@ -185,9 +189,13 @@ func (p *pump) write() {
 		p.wbuf = p.spare[:0]
 		p.wmu.Unlock()
 		_, err := p.nc.Write(out)
-		left := p.queued.Add(-int64(len(out)))
 		p.wmu.Lock()
 		p.spare = out[:0]
+		p.queued -= len(out)
+		owed := p.full && p.queued <= p.c.l.s.opts.LowWatermark
+		if owed {
+			p.full = false
+		}
 		p.wmu.Unlock()
 		c := p.c
 		if err != nil {
@@ -201,7 +209,7 @@ func (p *pump) write() {
 			})
 			return
 		}
-		if left <= int64(c.l.s.opts.LowWatermark) && p.full.CompareAndSwap(true, false) {
+		if owed {
 			_ = c.l.Execute(func() {
 				if !c.closed {
 					c.l.s.h.OnWritable(c)
@@ -220,11 +228,23 @@ func (c *conn) pumpWrite(a, b []byte) error {
 		return p.werr
 	}
 	p.wbuf = append(append(p.wbuf, a...), b...)
-	if p.queued.Add(int64(len(a)+len(b))) > int64(c.l.s.opts.HighWatermark) {
-		p.full.Store(true)
+	p.queued += len(a) + len(b)
+	if p.queued > c.l.s.opts.HighWatermark {
+		p.full = true
 	}
 	p.wcond.Signal()
 	return nil
+}
+
+// backlog is the queue's size as the loop sees it; a backlog above the high watermark owes
+// the handler an OnWritable once it drains, whether or not a write of its own crossed it.
+func (p *pump) backlog() int {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	if p.queued > p.c.l.s.opts.HighWatermark {
+		p.full = true
+	}
+	return p.queued
 }
 
 // pumpCloseWrite sends FIN once the queue is written.
