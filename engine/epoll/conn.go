@@ -245,9 +245,9 @@ func (l *loop) flush(c *conn) {
 // writeFd writes as much of p as the socket takes now; EAGAIN is not an error (n == 0).
 func writeFd(fd int, p []byte) (int, error) {
 	for {
-		n, err := unix.Write(fd, p)
+		n, err := rawWrite(fd, p)
 		switch err {
-		case nil:
+		case 0:
 			return n, nil
 		case unix.EINTR:
 			continue
@@ -266,7 +266,7 @@ func (l *loop) writev2(fd int, a, b []byte) (int, error) {
 	l.iov[1].SetLen(len(b))
 	defer func() { l.iov[0].Base, l.iov[1].Base = nil, nil }()
 	for {
-		n, _, e := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&l.iov[0])), 2)
+		n, _, e := unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&l.iov[0])), 2)
 		switch e {
 		case 0:
 			return int(n), nil
@@ -393,13 +393,13 @@ func (l *loop) serve(c *conn, events uint32) {
 // read reads until a short read (the socket is drained), handing each read to OnData.
 func (l *loop) read(c *conn) {
 	for i := 0; i < readBatch; i++ {
-		n, err := unix.Read(c.fd, l.buf)
+		n, err := rawRead(c.fd, l.buf)
 		switch {
 		case err == unix.EINTR:
 			continue
 		case err == unix.EAGAIN:
 			return
-		case err != nil:
+		case err != 0:
 			l.closeConn(c, os.NewSyscallError("read", err))
 			return
 		case n == 0:
