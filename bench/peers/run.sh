@@ -153,6 +153,20 @@ rss_kib() {
 	echo "$sum"
 }
 hz=$(getconf CLK_TCK)
+# ctx_switches PIDS...: voluntary + involuntary context switches of every thread.
+ctx_switches() {
+	local p
+	for p in "$@"; do cat /proc/"$p"/task/*/status 2>/dev/null; done |
+		awk '/^(non)?voluntary_ctxt_switches:/ {sum += $2} END {print sum + 0}'
+}
+# perf stat counts system calls per kind during the fixed-rate run, if this kernel lets it.
+perf_events=raw_syscalls:sys_enter,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_futex
+perf_ok=0
+if command -v perf >/dev/null && perf stat -e "$perf_events" -- true >/dev/null 2>&1; then
+	perf_ok=1
+else
+	log "perf stat cannot count system calls here: the table has no syscall columns (apt-get install linux-perf; run as root)"
+fi
 
 data=$tmp/data.tsv # system <TAB> metric <TAB> value
 record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$data"; }
@@ -319,13 +333,40 @@ measure() {
 		fi
 	fi
 
-	# Fixed rate, open loop.
+	# Fixed rate, open loop; kernel counters (perf stat, counting only: no tracing overhead
+	# worth the name) over the same run when perf works here.
 	if ((sluice_ok)); then
+		local perfpid="" c0 c1
+		if ((perf_ok)); then
+			perf stat -x, -o "$dir/perf.csv" -e "$perf_events" -p "$(IFS=,; echo "${pids[*]}")" -- sleep "$secs" 2>/dev/null &
+			perfpid=$!
+		fi
+		c0=$(ctx_switches "${pids[@]}")
 		t0=$(cpu_ticks "${pids[@]}")
 		gen timeout $((secs + 30)) "$tmp/sluice" bench -q -c "$conns" --rate "$rate" --duration "${secs}s" --json "$url" >"$dir/rate.json" 2>"$dir/rate.err"
 		t1=$(cpu_ticks "${pids[@]}")
+		c1=$(ctx_switches "${pids[@]}")
+		[[ -n $perfpid ]] && wait "$perfpid"
 		n=$(jq -r '.requests' "$dir/rate.json" 2>/dev/null)
 		if [[ $n =~ ^[0-9]+$ ]] && ((n > 0)); then
+			record "$sys" rate_cs "$(echo "($c1 - $c0) / $n" | bc -l)"
+			if [[ -s $dir/perf.csv ]]; then
+				# perf counted for $secs seconds of a run of about as long: per request by the
+				# achieved rate, not by the request count.
+				local ev v achieved waits=0
+				achieved=$(jq -r .rps "$dir/rate.json")
+				per() { echo "$1 / $secs / $achieved" | bc -l; }
+				while IFS=, read -r v _ ev _; do
+					[[ $v =~ ^[0-9]+$ ]] || continue
+					case $ev in
+					raw_syscalls:sys_enter) record "$sys" rate_sys "$(per "$v")" ;;
+					syscalls:sys_enter_epoll_wait | syscalls:sys_enter_epoll_pwait) waits=$((waits + v)) ;;
+					syscalls:sys_enter_futex) record "$sys" rate_futex "$(per "$v")" ;;
+					syscalls:sys_enter_epoll_ctl) record "$sys" rate_ctl "$(per "$v")" ;;
+					esac
+				done <"$dir/perf.csv"
+				record "$sys" rate_wait "$(per "$waits")"
+			fi
 			record "$sys" rate_cpu_us "$(echo "($t1 - $t0) * 1000000 / $hz / $n" | bc -l)"
 			record "$sys" rate_p50 "$(jq -r .latency.corrected.p50_us "$dir/rate.json")"
 			record "$sys" rate_p99 "$(jq -r .latency.corrected.p99_us "$dir/rate.json")"
@@ -408,6 +449,15 @@ while [[ -e $out ]]; do out=$outdir/$(date -u +%F)-$i.md; i=$((i + 1)); done
 			continue
 		fi
 		echo "| $sys | $(cell "$sys" sat_rps 0) | $(cell "$sys" wrk_rps 0) | $(cell "$sys" sat_cpu_us 1) | $(cell "$sys" wrk_cpu_us 1) | $(cell "$sys" rate_rps 0) | $(cell "$sys" rate_cpu_us 1) | $(cell "$sys" rate_p50 0) | $(cell "$sys" rate_p99 0) | $(cell "$sys" rate_p999 0) | $(cell "$sys" idle_kib 2) |"
+	done
+	echo
+	echo "Kernel work per request at $rate req/s (same runs; context switches of all the proxy's threads from /proc, system calls counted by perf stat):"
+	echo
+	echo "| system | context switches/req | syscalls/req | epoll waits/req | epoll_ctl/req | futex/req |"
+	echo "| --- | --- | --- | --- | --- | --- |"
+	for sys in "${syslist[@]}"; do
+		awk -F'\t' -v s="$sys" '$1 == s && $2 == "ok" {found = 1} END {exit !found}' "$data" 2>/dev/null || continue
+		echo "| $sys | $(cell "$sys" rate_cs 2) | $(cell "$sys" rate_sys 2) | $(cell "$sys" rate_wait 2) | $(cell "$sys" rate_ctl 2) | $(cell "$sys" rate_futex 2) |"
 	done
 	short=$(awk -F'\t' -v n="$idle" '$2 == "idle_n" && $3 < n {print $1 " " $3}' "$data" | sort -u | tr '\n' ',' | sed 's/,$//; s/,/, /g')
 	[[ -n $short ]] && { echo; echo "Idle connections held where the descriptor limit ($fdlim) did not allow $idle: $short."; }
