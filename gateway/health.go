@@ -1,11 +1,7 @@
 package gateway
 
 import (
-	"context"
-	"io"
 	"math/rand/v2"
-	"net"
-	"net/http"
 	"sync"
 	"time"
 
@@ -47,7 +43,6 @@ func (h *healthRun) record(pass bool, healthyThreshold, unhealthyThreshold int) 
 // healthChecks runs the checks of one upstream.
 type healthChecks struct {
 	cfg    config.HealthCheck
-	client *http.Client
 	checks map[string]*healthCheck // by target address
 	wg     *sync.WaitGroup
 }
@@ -76,20 +71,7 @@ func (h *healthChecks) update(cfg config.HealthCheck, targets map[string]*lb.Tar
 		h = nil
 	}
 	if h == nil {
-		h = &healthChecks{
-			cfg: cfg,
-			client: &http.Client{
-				// A fresh connection per check: a check must prove the target accepts
-				// connections, and must not hold one of its connection slots between checks.
-				// Proxy is nil, so HTTP_PROXY from the environment is never used.
-				Transport: &http.Transport{DisableKeepAlives: true, DialContext: (&net.Dialer{}).DialContext},
-				CheckRedirect: func(*http.Request, []*http.Request) error {
-					return http.ErrUseLastResponse // the redirect status itself is the answer
-				},
-			},
-			checks: map[string]*healthCheck{},
-			wg:     wg,
-		}
+		h = &healthChecks{cfg: cfg, checks: map[string]*healthCheck{}, wg: wg}
 	}
 	for addr, c := range h.checks {
 		if targets[addr] != c.target {
@@ -123,7 +105,10 @@ func (h *healthChecks) run(addr string, c *healthCheck) {
 	defer h.wg.Done()
 	cfg := h.cfg
 	v := healthRun{healthy: c.target.Healthy()}
-	url := "http://" + addr + cfg.Path
+	// A fresh connection per check (healthprobe.go): a check must prove the target accepts
+	// connections, and must not hold one of its connection slots between checks. A redirect
+	// status is an answer like any other; no proxy from the environment is ever used.
+	req := probeRequest(addr, cfg.Path)
 	timer := time.NewTimer(jitter(cfg.Jitter.Duration()))
 	defer timer.Stop()
 	for {
@@ -132,7 +117,8 @@ func (h *healthChecks) run(addr string, c *healthCheck) {
 			return
 		case <-timer.C:
 		}
-		pass := h.check(url, c.stop)
+		status, err := probeHTTP(addr, req, cfg.Timeout.Duration(), c.stop)
+		pass := err == nil && status == cfg.ExpectedStatus
 		select {
 		case <-c.stop:
 			return // the target left or the config changed while the check ran
@@ -143,32 +129,6 @@ func (h *healthChecks) run(addr string, c *healthCheck) {
 		}
 		timer.Reset(cfg.Interval.Duration() + jitter(cfg.Jitter.Duration()))
 	}
-}
-
-// check sends one GET and reports whether the expected status came back within the timeout.
-func (h *healthChecks) check(url string, stop <-chan struct{}) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.Timeout.Duration())
-	defer cancel()
-	go func() {
-		select {
-		case <-stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return false
-	}
-	req.Header.Set("User-Agent", "sluice-health-check")
-	resp, err := h.client.Do(req)
-	if err != nil {
-		return false
-	}
-	// Read a little of the body so the server is not reset mid-write; the status decides.
-	_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
-	_ = resp.Body.Close()
-	return resp.StatusCode == h.cfg.ExpectedStatus
 }
 
 func jitter(max time.Duration) time.Duration {

@@ -1,0 +1,126 @@
+package gateway
+
+import (
+	"bufio"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// scriptedTarget answers every connection with reply after reading the request head, and
+// reports each request head it read.
+func scriptedTarget(t *testing.T, reply string, hold time.Duration) (string, <-chan string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	heads := make(chan string, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				var head strings.Builder
+				for {
+					line, err := br.ReadString('\n')
+					head.WriteString(line)
+					if err != nil || line == "\r\n" {
+						break
+					}
+				}
+				select {
+				case heads <- head.String():
+				default:
+				}
+				c.Write([]byte(reply))
+				time.Sleep(hold)
+			}()
+		}
+	}()
+	return ln.Addr().String(), heads
+}
+
+func TestProbeHTTPReadsTheFinalStatus(t *testing.T) {
+	for _, tc := range []struct {
+		name, reply string
+		status      int
+		fails       bool
+	}{
+		{"ok", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 200, false},
+		{"unavailable", "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", 503, false},
+		{"a redirect is an answer", "HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n", 302, false},
+		{"interim answers first", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", 204, false},
+		{"HTTP/1.0 and a close-delimited body", "HTTP/1.0 200 OK\r\n\r\nbody until close", 200, false},
+		{"malformed status line", "HTTP/1.1 2OO OK\r\n\r\n", 0, true},
+		{"not HTTP at all", "SSH-2.0-OpenSSH_9.2\r\n", 0, true},
+		{"a head that never ends", "HTTP/1.1 200 OK\r\n" + strings.Repeat("X-Pad: "+strings.Repeat("p", 100)+"\r\n", 200), 0, true},
+		{"closed before a head", "", 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr, heads := scriptedTarget(t, tc.reply, 0)
+			status, err := probeHTTP(addr, probeRequest(addr, "/healthz"), 2*time.Second, nil)
+			if tc.fails {
+				if err == nil {
+					t.Fatalf("status %d, want an error", status)
+				}
+				return
+			}
+			if err != nil || status != tc.status {
+				t.Fatalf("status %d, err %v; want %d", status, err, tc.status)
+			}
+			head := <-heads
+			if !strings.HasPrefix(head, "GET /healthz HTTP/1.1\r\nHost: "+addr+"\r\n") || !strings.Contains(head, "Connection: close\r\n") {
+				t.Fatalf("request head %q", head)
+			}
+		})
+	}
+}
+
+func TestProbeHTTPIsBoundedByTheTimeoutAndStop(t *testing.T) {
+	// A target that accepts and never answers.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	addr := ln.Addr().String()
+	start := time.Now()
+	if _, err := probeHTTP(addr, probeRequest(addr, "/"), 200*time.Millisecond, nil); err == nil {
+		t.Fatal("a silent target passed")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("the check took %v with a 200ms timeout", d)
+	}
+	stop := make(chan struct{})
+	time.AfterFunc(100*time.Millisecond, func() { close(stop) })
+	start = time.Now()
+	if _, err := probeHTTP(addr, probeRequest(addr, "/"), time.Minute, stop); err == nil {
+		t.Fatal("a stopped check passed")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("stop took %v to end the check", d)
+	}
+	// Nothing listens: refused.
+	ln2, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := ln2.Addr().String()
+	ln2.Close()
+	if _, err := probeHTTP(dead, probeRequest(dead, "/"), time.Second, nil); err == nil {
+		t.Fatal("a refused connection passed")
+	}
+}
