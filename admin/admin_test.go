@@ -1,10 +1,13 @@
 package admin
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -427,5 +430,59 @@ func TestLimitFiltersConvertEveryKind(t *testing.T) {
 	}
 	if out[2].Limit != 8 || out[2].Waiting != 2 || out[2].TimedOut != 1 {
 		t.Fatalf("concurrency: %+v", out[2])
+	}
+}
+
+// TestScrapesAreGzippedForClientsThatAskAndPlainOtherwise: /metrics (and the JSON snapshots)
+// come gzipped to a client that accepts gzip, plain to one that does not, with the same text.
+func TestScrapesAreGzippedForClientsThatAskAndPlainOtherwise(t *testing.T) {
+	b := newBed(t, "")
+	b.get(t, "/api/ok", 3)
+	fetch := func(path string, gz bool) (*http.Response, []byte) {
+		req, _ := http.NewRequest("GET", b.admin+path, nil)
+		if gz {
+			req.Header.Set("Accept-Encoding", "gzip")
+		}
+		// A transport that does not add Accept-Encoding nor decode by itself.
+		resp, err := (&http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableCompression: true}}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, body
+	}
+	for _, path := range []string{"/metrics", "/api/v1/stats"} {
+		plain, pbody := fetch(path, false)
+		if plain.StatusCode != 200 || plain.Header.Get("Content-Encoding") != "" {
+			t.Fatalf("%s without gzip: %d %q", path, plain.StatusCode, plain.Header.Get("Content-Encoding"))
+		}
+		zipped, zbody := fetch(path, true)
+		if len(pbody) < 1<<10 {
+			if zipped.Header.Get("Content-Encoding") != "" {
+				t.Fatalf("%s: %d bytes were gzipped, below the 1 KiB floor", path, len(pbody))
+			}
+			continue
+		}
+		if zipped.StatusCode != 200 || zipped.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("%s with gzip: %d %q", path, zipped.StatusCode, zipped.Header.Get("Content-Encoding"))
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(zbody))
+		if err != nil {
+			t.Fatal(err)
+		}
+		unzipped, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(zbody) >= len(unzipped) {
+			t.Fatalf("%s: %d gzipped bytes for %d plain", path, len(zbody), len(unzipped))
+		}
+		if path == "/metrics" && (!strings.Contains(string(unzipped), "sluice_requests_total") || !strings.Contains(string(pbody), "sluice_requests_total")) {
+			t.Fatalf("%s: the series are missing", path)
+		}
 	}
 }

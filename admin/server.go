@@ -13,6 +13,8 @@ import (
 	"time"
 
 	vm "github.com/VictoriaMetrics/metrics"
+	"github.com/klauspost/compress/gzhttp"
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/sluice-gw/sluice/gateway"
 	"github.com/sluice-gw/sluice/metrics"
@@ -105,13 +107,17 @@ func (s *Server) Close() error {
 // Handler is the API's routes behind the token check.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /metrics", s.handleMetrics)
-	mux.HandleFunc("GET /api/v1/stats", s.handleStats)
-	mux.HandleFunc("GET /api/v1/routes", s.handleRoutes)
-	mux.HandleFunc("GET /api/v1/upstreams", s.handleUpstreams)
-	mux.HandleFunc("GET /api/v1/limits", s.handleLimits)
+	// Scrapes and snapshots grow with routes and targets: gzip them for clients that ask
+	// (Prometheus does), with klauspost/compress's handler. The event stream stays plain so
+	// that each frame reaches the console the moment it is written.
+	gz := gzipped()
+	mux.Handle("GET /metrics", gz(http.HandlerFunc(s.handleMetrics)))
+	mux.Handle("GET /api/v1/stats", gz(http.HandlerFunc(s.handleStats)))
+	mux.Handle("GET /api/v1/routes", gz(http.HandlerFunc(s.handleRoutes)))
+	mux.Handle("GET /api/v1/upstreams", gz(http.HandlerFunc(s.handleUpstreams)))
+	mux.Handle("GET /api/v1/limits", gz(http.HandlerFunc(s.handleLimits)))
 	mux.HandleFunc("GET /api/v1/events", s.handleStream)
-	mux.HandleFunc("GET /api/v1/events/recent", s.handleRecentEvents)
+	mux.Handle("GET /api/v1/events/recent", gz(http.HandlerFunc(s.handleRecentEvents)))
 	mux.HandleFunc("POST /api/v1/reload", s.handleReload)
 	mux.HandleFunc("POST /api/v1/upstreams/{upstream}/targets/{addr}/{action}", s.handleTargetAction)
 	if s.o.Token == "" {
@@ -127,6 +133,16 @@ func (s *Server) Handler() http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// gzipped compresses answers of 1 KiB and more for clients that accept gzip; smaller ones
+// cost more to compress than they save.
+func gzipped() func(http.Handler) http.HandlerFunc {
+	wrap, err := gzhttp.NewWrapper(gzhttp.MinSize(1<<10), gzhttp.CompressionLevel(gzip.DefaultCompression))
+	if err != nil {
+		panic(err) // constant options: only a programming error gets here
+	}
+	return wrap
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
