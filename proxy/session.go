@@ -73,15 +73,39 @@ type Session struct {
 	*exchange // nil while idle
 }
 
-// exchange is the state of the request in progress.
+// exchange is the state of the request in progress: storage kept from one request to the
+// next (exchangeStore) and state that starts from zero for each (exchangeState). The split
+// lets clear zero the second part in place without copying the first: clearing was the
+// session's most expensive line when it rebuilt the whole 2 KB struct.
 type exchange struct {
-	snap      *Snapshot
+	exchangeStore
+	exchangeState
+}
+
+// exchangeStore is what an exchange keeps for the next request: parsers and grown buffers,
+// reset by clear, and the wait token, which only ever moves forward so that a late wake can
+// never match a later wait.
+type exchangeStore struct {
 	req       http1.Request
 	resp      http1.Response
 	reqChunk  http1.ChunkedDecoder
 	respChunk http1.ChunkedDecoder
-	ropts     http1.RequestOptions
-	wopts     http1.ResponseOptions
+	match     routing.Match
+	head      []byte // the upstream request head, kept until the response starts (retries)
+	out       []byte // response head or error answer under construction
+	upPath    []byte // path sent upstream
+	methodB   []byte
+	reqID     []byte
+	joined    []http1.Field // connFields then this request's extra fields (conn_fields.go)
+	errExtra  []byte
+	waitToken uint64
+}
+
+// exchangeState is the per-request state; clear zeroes it (FilterContext's buffers aside).
+type exchangeState struct {
+	snap  *Snapshot
+	ropts http1.RequestOptions
+	wopts http1.ResponseOptions
 
 	route           *Route
 	target          *Target
@@ -105,26 +129,17 @@ type exchange struct {
 	hashKey         uint64 // the request's balancer key, kept for retries
 	sentAt          int64
 
-	head         []byte // the upstream request head, kept until the response starts (retries)
-	out          []byte // response head or error answer under construction
 	pending      []byte // a response head not yet written (joined with the first body bytes)
-	match        routing.Match
 	hdrs         requestHeaders
-	upPath       []byte // path sent upstream
-	methodB      []byte
 	rec          Record
 	fc           FilterContext
-	admitted     int  // filters of route that let the request through (OnDone owed)
-	routeCounted bool // route.InFlight counts this request
-	headLen      int  // bytes of the request head, still in the client buffer until dispatch
-	filterPos    int  // the next filter to run
-	waitToken    uint64
+	admitted     int    // filters of route that let the request through (OnDone owed)
+	routeCounted bool   // route.InFlight counts this request
+	headLen      int    // bytes of the request head, still in the client buffer until dispatch
+	filterPos    int    // the next filter to run
 	queuer       Queuer // the filter the request waits on (phaseQueued)
 	queueReason  string
-	reqID        []byte
 	idField      [1]http1.Field
-	joined       []http1.Field // connFields then this request's extra fields (conn_fields.go)
-	errExtra     []byte
 }
 
 // ExchangePool recycles exchanges among the sessions of one loop. It is not safe for
@@ -172,21 +187,19 @@ func (s *Session) release() {
 	s.pool.put(x)
 }
 
-// clear forgets everything of the last request but the grown buffers (and the wait token,
-// which only ever moves forward, so that a late wake can never match a later wait): an
-// exchange must start clean whichever session takes it next.
+// clear forgets everything of the last request but the grown buffers and the wait token:
+// an exchange must start clean whichever session takes it next.
 func (x *exchange) clear() {
-	keep := exchange{
-		req: x.req, resp: x.resp, reqChunk: x.reqChunk, respChunk: x.respChunk, match: x.match,
-		head: x.head[:0], out: x.out[:0], upPath: x.upPath[:0], methodB: x.methodB[:0],
-		reqID: x.reqID[:0], errExtra: x.errExtra[:0], joined: x.joined[:0], waitToken: x.waitToken,
-	}
-	keep.fc.Scratch, keep.fc.RespFields, keep.fc.KeyText = x.fc.Scratch[:0], x.fc.RespFields[:0], x.fc.KeyText[:0]
-	keep.req.Reset()
-	keep.resp.Reset()
-	keep.reqChunk.Reset()
-	keep.respChunk.Reset()
-	*x = keep
+	st := &x.exchangeStore
+	st.req.Reset()
+	st.resp.Reset()
+	st.reqChunk.Reset()
+	st.respChunk.Reset()
+	st.head, st.out, st.upPath, st.methodB = st.head[:0], st.out[:0], st.upPath[:0], st.methodB[:0]
+	st.reqID, st.joined, st.errExtra = st.reqID[:0], st.joined[:0], st.errExtra[:0]
+	scratch, respFields, keyText := x.fc.Scratch[:0], x.fc.RespFields[:0], x.fc.KeyText[:0]
+	x.exchangeState = exchangeState{}
+	x.fc.Scratch, x.fc.RespFields, x.fc.KeyText = scratch, respFields, keyText
 }
 
 // Release gives the session's per-request state back to the loop's pool. The driver calls it
