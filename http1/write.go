@@ -285,6 +285,15 @@ func appendFieldLine(dst, name, value []byte) []byte {
 	return append(dst, '\r', '\n')
 }
 
+// appendKnownFieldLine is appendFieldLine for a name that is a constant of this package,
+// known to be a token: no check per request.
+func appendKnownFieldLine(dst, name, value []byte) []byte {
+	dst = append(dst, name...)
+	dst = append(dst, ':', ' ')
+	dst = appendFieldValue(dst, value)
+	return append(dst, '\r', '\n')
+}
+
 func appendFieldValue(dst, value []byte) []byte {
 	start := len(dst)
 	for i, c := range value {

@@ -165,12 +165,12 @@ func AppendRequestHead(dst []byte, r *Request, o *RequestOptions) []byte {
 		dst = append(dst, '\r', '\n')
 	}
 	if o.Proto != nil && !xfp {
-		dst = appendFieldLine(dst, xForwardedProto, o.Proto)
+		dst = appendKnownFieldLine(dst, xForwardedProto, o.Proto)
 	}
 	// X-Forwarded-Host carries the Host the client asked for, since o.Host may replace it; a
 	// trusted peer's value is kept, as for X-Forwarded-Proto.
 	if o.Proto != nil && !xfh && len(r.Host()) > 0 {
-		dst = appendFieldLine(dst, xForwardedHost, r.Host())
+		dst = appendKnownFieldLine(dst, xForwardedHost, r.Host())
 	}
 	// RFC 7239 Forwarded carries the same facts in the standard form. A trusted peer's
 	// elements were kept above (an untrusted peer's dropped), and ours is one more field line,

@@ -734,15 +734,25 @@ func (s *Session) requestID(r *http1.Request) {
 		s.reqID = append(s.reqID[:0], v...)
 	} else {
 		n := requestIDCounter.Add(1)
-		s.reqID = appendHex(s.reqID[:0], requestIDSeed, 16)
-		s.reqID = append(s.reqID, '-')
-		s.reqID = appendHex(s.reqID, n, 12)
+		s.reqID = append(s.reqID[:0], requestIDPrefix...)
+		var hex [12]byte
+		for i := len(hex) - 1; i >= 0; i-- {
+			hex[i] = hexDigits[n&0xf]
+			n >>= 4
+		}
+		s.reqID = append(s.reqID, hex[:]...)
 		s.idField[0] = http1.Field{Name: xRequestID, Value: s.reqID}
 	}
 	s.rec.RequestID = s.reqID
 }
 
-var xRequestID = []byte("X-Request-ID")
+var (
+	xRequestID = []byte("X-Request-ID")
+	// requestIDPrefix is the seed in hex and a dash, written once: "5f1c...-".
+	requestIDPrefix = append(appendHex(nil, requestIDSeed, 16), '-')
+)
+
+const hexDigits = "0123456789abcdef"
 
 func isIDToken(v []byte) bool {
 	for _, c := range v {

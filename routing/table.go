@@ -424,10 +424,24 @@ func (t *Table) Lookup(m *Match, host, method, path, rawQuery []byte, hdr Header
 		return false, err
 	}
 	req := request{method: method, rawQuery: rawQuery}
+	if len(t.exact) > 0 || len(t.wild) > 0 {
+		if t.lookupHost(m, req, hdr, host) {
+			return true, nil
+		}
+	}
+	if t.any != nil && t.any.lookup(m, req, hdr) {
+		return true, nil
+	}
+	return false, nil
+}
+
+// lookupHost tries the routes of the request's host, exact then wildcard; a table without
+// host routes never pays for folding the Host value.
+func (t *Table) lookupHost(m *Match, req request, hdr Headers, host []byte) bool {
 	var buf [maxHostLen]byte
 	if h, ok := requestHostKey(&buf, host); ok {
 		if ht := t.exact[string(h)]; ht != nil && ht.lookup(m, req, hdr) {
-			return true, nil
+			return true
 		}
 		if len(t.wild) > 0 {
 			// Longer suffixes first: "a.b.example.com" tries
@@ -438,15 +452,12 @@ func (t *Table) Lookup(m *Match, host, method, path, rawQuery []byte, hdr Header
 					continue
 				}
 				if ht := t.wild[string(h[i:])]; ht != nil && ht.lookup(m, req, hdr) {
-					return true, nil
+					return true
 				}
 			}
 		}
 	}
-	if t.any != nil && t.any.lookup(m, req, hdr) {
-		return true, nil
-	}
-	return false, nil
+	return false
 }
 
 func (ht *hostTree) lookup(m *Match, req request, hdr Headers) bool {
