@@ -216,11 +216,22 @@ func appendForwardedElement(dst, ip, proto, host []byte) []byte {
 	}
 	if len(host) > 0 {
 		dst = append(dst, ";host=\""...)
+		clean := true
 		for _, c := range host {
 			if c == '"' || c == '\\' || c < ' ' || c == 0x7f {
-				continue // a parsed Host has none of these; never let one end the quoted-string
+				clean = false
+				break
 			}
-			dst = append(dst, c)
+		}
+		if clean {
+			dst = append(dst, host...)
+		} else {
+			for _, c := range host {
+				if c == '"' || c == '\\' || c < ' ' || c == 0x7f {
+					continue // a parsed Host has none of these; never let one end the quoted-string
+				}
+				dst = append(dst, c)
+			}
 		}
 		dst = append(dst, '"')
 	}
