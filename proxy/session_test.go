@@ -65,8 +65,10 @@ func (f *fakeIO) feedClient(s *Session, b string) {
 }
 func (f *fakeIO) feedUp(s *Session, b string) { f.upIn = append(f.upIn, b...); s.OnUpstreamData() }
 
-func newTestSession(t *testing.T) (*Session, *fakeIO) {
-	t.Helper()
+// testConfig is one upstream "u" with one target, a route "api" (/api, body limit 100, prefix
+// stripped) and a catch-all "all".
+func testConfig(tb testing.TB) *atomic.Pointer[Snapshot] {
+	tb.Helper()
 	up := &Upstream{Name: "u", ResponseTimeout: time.Second, ReadTimeout: time.Second, Retries: 1}
 	up.Targets = []*Target{{ID: 0, Addr: "127.0.0.1:1", Upstream: up}}
 	table, err := routing.Build([]routing.Spec{
@@ -74,12 +76,17 @@ func newTestSession(t *testing.T) (*Session, *fakeIO) {
 		{Name: "all", PathPrefix: "/", Target: &Route{Name: "all", Upstream: up}},
 	})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	var cfg atomic.Pointer[Snapshot]
 	cfg.Store(&Snapshot{Routes: table, HeaderReadTimeout: time.Second, IdleTimeout: 10 * time.Second, Via: []byte("sluice")})
+	return &cfg
+}
+
+func newTestSession(t *testing.T) (*Session, *fakeIO) {
+	t.Helper()
 	f := &fakeIO{now: 1}
-	return NewSession(f, &cfg, &ExchangePool{}, netip.MustParseAddr("10.1.2.3"), "http"), f
+	return NewSession(f, testConfig(t), &ExchangePool{}, netip.MustParseAddr("10.1.2.3"), "http"), f
 }
 
 // exchange runs one simple GET through a ready upstream and returns what the client saw.

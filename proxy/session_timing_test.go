@@ -2,11 +2,7 @@ package proxy
 
 import (
 	"net/netip"
-	"sync/atomic"
 	"testing"
-	"time"
-
-	"github.com/sluice-gw/sluice/routing"
 )
 
 // benchIO is a driver that keeps nothing: the cost measured is the session's alone.
@@ -33,22 +29,12 @@ func (f *benchIO) UpstreamRelease(bool)            {}
 func (f *benchIO) Now() int64                      { return f.now }
 
 // BenchmarkSessionExchange is one keep-alive GET through the session without sockets: parse,
-// route, balance, rewrite the head, parse the response, write it: the user-space part of a
+// route (testConfig's /api route, prefix stripped), balance, rewrite the head, parse the
+// response, write it: the user-space part of a
 // proxied request (the kernel's part is measured by bench/peers). 0 allocs/op.
 func BenchmarkSessionExchange(b *testing.B) {
-	up := &Upstream{Name: "u", ResponseTimeout: time.Second, ReadTimeout: time.Second, Retries: 1}
-	up.Targets = []*Target{{ID: 0, Addr: "127.0.0.1:1", Upstream: up}}
-	table, err := routing.Build([]routing.Spec{
-		{Name: "api", PathPrefix: "/api", Target: &Route{Name: "api", Upstream: up}},
-		{Name: "all", PathPrefix: "/", Target: &Route{Name: "all", Upstream: up}},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	var cfg atomic.Pointer[Snapshot]
-	cfg.Store(&Snapshot{Routes: table, HeaderReadTimeout: time.Second, IdleTimeout: 10 * time.Second, Via: []byte("sluice")})
 	f := &benchIO{now: 1}
-	s := NewSession(f, &cfg, &ExchangePool{}, netip.MustParseAddr("10.1.2.3"), "http")
+	s := NewSession(f, testConfig(b), &ExchangePool{}, netip.MustParseAddr("10.1.2.3"), "http")
 	req := []byte("GET /api/v1/users/42?fields=name HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: bench\r\nAccept: application/json\r\n\r\n")
 	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"id\":42,\"n\"}")
 	one := func() {
