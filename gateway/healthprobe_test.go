@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -10,41 +11,26 @@ import (
 
 // scriptedTarget answers every connection with reply after reading the request head, and
 // reports each request head it read.
-func scriptedTarget(t *testing.T, reply string, hold time.Duration) (string, <-chan string) {
+func scriptedTarget(t *testing.T, reply string) (string, <-chan string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	heads := make(chan string, 16)
-	go func() {
+	up := startRawUpstream(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		var head strings.Builder
 		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
+			line, err := br.ReadString('\n')
+			head.WriteString(line)
+			if err != nil || line == "\r\n" {
+				break
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				var head strings.Builder
-				for {
-					line, err := br.ReadString('\n')
-					head.WriteString(line)
-					if err != nil || line == "\r\n" {
-						break
-					}
-				}
-				select {
-				case heads <- head.String():
-				default:
-				}
-				c.Write([]byte(reply))
-				time.Sleep(hold)
-			}()
 		}
-	}()
-	return ln.Addr().String(), heads
+		select {
+		case heads <- head.String():
+		default:
+		}
+		c.Write([]byte(reply))
+	})
+	return up.Addr, heads
 }
 
 func TestProbeHTTPReadsTheFinalStatus(t *testing.T) {
@@ -64,7 +50,7 @@ func TestProbeHTTPReadsTheFinalStatus(t *testing.T) {
 		{"closed before a head", "", 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			addr, heads := scriptedTarget(t, tc.reply, 0)
+			addr, heads := scriptedTarget(t, tc.reply)
 			status, err := probeHTTP(addr, probeRequest(addr, "/healthz"), 2*time.Second, nil)
 			if tc.fails {
 				if err == nil {
@@ -85,21 +71,7 @@ func TestProbeHTTPReadsTheFinalStatus(t *testing.T) {
 
 func TestProbeHTTPIsBoundedByTheTimeoutAndStop(t *testing.T) {
 	// A target that accepts and never answers.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
-	addr := ln.Addr().String()
+	addr := startRawUpstream(t, func(c net.Conn) { io.Copy(io.Discard, c) }).Addr
 	start := time.Now()
 	if _, err := probeHTTP(addr, probeRequest(addr, "/"), 200*time.Millisecond, nil); err == nil {
 		t.Fatal("a silent target passed")
