@@ -8,7 +8,7 @@ FUZZTIME ?= 15s
 # Everything but the load generator's timing-heavy tests runs again under the race detector.
 RACE_PKGS ?= $(shell $(GO) list ./... | grep -v -e '/bench' -e '/fuzz$$')
 
-.PHONY: all build run test test-race deps-test vet lint bench bench-peers bench-engine bench-tls fuzz clean
+.PHONY: all build run test test-race deps-test vet lint bench bench-peers bench-engine bench-tls bench-console fuzz clean
 
 all: build
 
@@ -49,6 +49,10 @@ bench-engine:
 ## bench-tls: Sluice against NGINX terminating TLS (full handshakes, CPU per request), one core each
 bench-tls:
 	bash bench/tls/run.sh
+
+## bench-console: the gateway's throughput and CPU per request with the console attached, and without
+bench-console:
+	bash bench/console/overhead.sh
 
 ## fuzz: every fuzz target for a bounded time
 fuzz:
