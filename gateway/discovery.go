@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/sluice-gw/sluice/config"
+	"github.com/sluice-gw/sluice/lb"
 )
 
 // Service discovery: the dns and srv targets of the configuration are resolved when a snapshot
@@ -51,10 +53,11 @@ func (k nameKey) String() string {
 
 // nameWatch is the last answer for one name and the goroutine that refreshes it.
 type nameWatch struct {
-	addrs []string // sorted, distinct host:port
-	err   error    // the last lookup's error (the answer above stays in force)
-	used  bool     // referenced by the configuration most recently built
-	stop  chan struct{}
+	addrs  []string       // sorted, distinct host:port
+	shares map[string]int // srv: each address's share of the name's weight, 1..srvShares; nil for dns
+	err    error          // the last lookup's error (the answer above stays in force)
+	used   bool           // referenced by the configuration most recently built
+	stop   chan struct{}
 }
 
 // discovery holds every watched name. Its methods are called under resilience.mu.
@@ -98,6 +101,7 @@ func (r *resilience) targets(u *config.Upstream) ([]resolvedTarget, error) {
 	seen := make(map[string]bool, len(u.Targets))
 	for _, t := range u.Targets {
 		addrs := []string{t.Address}
+		var shares map[string]int
 		if t.Discovered() {
 			key, err := r.nameKey(u, t)
 			if err != nil {
@@ -107,12 +111,12 @@ func (r *resilience) targets(u *config.Upstream) ([]resolvedTarget, error) {
 			if err != nil {
 				return nil, fmt.Errorf("upstreams.%s: %s: %w", u.Name, key, err)
 			}
-			addrs = w.addrs
+			addrs, shares = w.addrs, w.shares
 		}
 		for _, a := range addrs {
 			if !seen[a] {
 				seen[a] = true
-				out = append(out, resolvedTarget{addr: a, weight: t.Weight})
+				out = append(out, resolvedTarget{addr: a, weight: srvWeight(t.Weight, shares[a])})
 			}
 		}
 	}
@@ -141,11 +145,11 @@ func (r *resilience) watch(key nameKey) (*nameWatch, error) {
 		w.used = true
 		return w, nil
 	}
-	addrs, ttl, err := resolve(key)
+	addrs, shares, ttl, err := resolve(key)
 	if err != nil {
 		return nil, err
 	}
-	w := &nameWatch{addrs: addrs, used: true, stop: make(chan struct{})}
+	w := &nameWatch{addrs: addrs, shares: shares, used: true, stop: make(chan struct{})}
 	r.disc.names[key] = w
 	r.wg.Add(1)
 	go r.refresh(key, w, ttl)
@@ -184,12 +188,12 @@ func (r *resilience) refresh(key nameKey, w *nameWatch, ttl time.Duration) {
 			return
 		case <-timer.C:
 		}
-		addrs, ttl, err := resolve(key)
+		addrs, shares, ttl, err := resolve(key)
 		r.mu.Lock()
 		w.err = err
-		changed := err == nil && !slices.Equal(addrs, w.addrs)
+		changed := err == nil && (!slices.Equal(addrs, w.addrs) || !maps.Equal(shares, w.shares))
 		if changed {
-			w.addrs = addrs
+			w.addrs, w.shares = addrs, shares
 		}
 		rebuild := r.rebuild
 		r.mu.Unlock()
@@ -230,37 +234,72 @@ func systemResolver() (string, error) {
 	return net.JoinHostPort(cc.Servers[0], cc.Port), nil
 }
 
-// resolve answers key: the sorted distinct addresses and the TTL after which to ask again.
-func resolve(key nameKey) ([]string, time.Duration, error) {
+// resolve answers key: the sorted distinct addresses, their shares of the name's weight (srv
+// only) and the TTL after which to ask again.
+func resolve(key nameKey) ([]string, map[string]int, time.Duration, error) {
 	if key.srv != "" {
 		return resolveSRV(key.resolver, key.srv)
 	}
 	host, port, err := net.SplitHostPort(key.dns)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: %v", errDNS, err)
+		return nil, nil, 0, fmt.Errorf("%w: %v", errDNS, err)
 	}
 	ips, ttl, err := lookupIPs(key.resolver, host, nil)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	addrs := make([]string, 0, len(ips))
 	for _, ip := range ips {
 		addrs = append(addrs, net.JoinHostPort(ip, port))
 	}
-	return sortedDistinct(addrs), ttl, nil
+	return sortedDistinct(addrs), nil, ttl, nil
+}
+
+// srvShares is the scale of SRV weights once normalized: the heaviest record of a name gets
+// this share, the others theirs in proportion, at least 1.
+const srvShares = 100
+
+// srvWeight is the lb weight of an address a target resolves to: the target's configured
+// weight, times the address's share when it came from SRV records, within lb.MaxWeight.
+func srvWeight(weight, share int) int {
+	if share <= 0 {
+		return weight
+	}
+	return min(weight*share, lb.MaxWeight)
+}
+
+// srvSharesOf normalizes the SRV weights of the records kept (RFC 2782: the weights of one
+// priority are relative). A weight 0 gets the smallest share, 1, beside heavier records; if
+// every record weighs 0 they are equal. An address two records name keeps the larger share.
+func srvSharesOf(srvs []*dns.SRV, addrsOf map[*dns.SRV][]string) map[string]int {
+	heaviest := 0
+	for _, s := range srvs {
+		heaviest = max(heaviest, int(s.Weight))
+	}
+	shares := map[string]int{}
+	for _, s := range srvs {
+		share := 1
+		if heaviest > 0 {
+			share = max(1, (int(s.Weight)*srvShares+heaviest/2)/heaviest)
+		}
+		for _, a := range addrsOf[s] {
+			shares[a] = max(shares[a], share)
+		}
+	}
+	return shares
 }
 
 // resolveSRV asks for the SRV records of name (RFC 2782) and keeps those of the lowest
 // priority, the ones a client is to use while any of them answers. Their target names are
 // resolved from the additional section when the server put the addresses there (as
 // Kubernetes' DNS does), otherwise with A and AAAA queries.
-func resolveSRV(server, name string) ([]string, time.Duration, error) {
+func resolveSRV(server, name string) ([]string, map[string]int, time.Duration, error) {
 	m, err := query(server, name, dns.TypeSRV)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	if m == nil {
-		return nil, negativeTTL, nil
+		return nil, nil, negativeTTL, nil
 	}
 	ttl := maxDNSRefresh
 	var srvs []*dns.SRV
@@ -277,24 +316,29 @@ func resolveSRV(server, name string) ([]string, time.Duration, error) {
 		}
 	}
 	if len(srvs) == 0 {
-		return nil, negativeTTLOf(m), nil
+		return nil, nil, negativeTTLOf(m), nil
 	}
 	var addrs []string
+	addrsOf := make(map[*dns.SRV][]string, len(srvs))
+	kept := srvs[:0:0]
 	for _, s := range srvs {
 		if s.Target == "." {
 			continue // "service decidedly not available" (RFC 2782)
 		}
 		ips, ipTTL, err := lookupIPs(server, s.Target, m.Extra)
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, 0, err
 		}
 		ttl = min(ttl, ipTTL)
 		port := strconv.Itoa(int(s.Port))
 		for _, ip := range ips {
-			addrs = append(addrs, net.JoinHostPort(ip, port))
+			a := net.JoinHostPort(ip, port)
+			addrs = append(addrs, a)
+			addrsOf[s] = append(addrsOf[s], a)
 		}
+		kept = append(kept, s)
 	}
-	return sortedDistinct(addrs), ttl, nil
+	return sortedDistinct(addrs), srvSharesOf(kept, addrsOf), ttl, nil
 }
 
 // lookupIPs returns the A and AAAA addresses of host, from extra when it holds any for host,

@@ -3,6 +3,7 @@ package gateway
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -86,6 +87,43 @@ func (z *dnsZone) asked(name string, qtype uint16) int {
 	return z.asks[dns.Fqdn(name)+"/"+dns.TypeToString[qtype]]
 }
 
+// TestSRVWeightsBecomeTargetWeights: the records of one priority share the name's weight in
+// proportion to their SRV weights (RFC 2782), scaled so the heaviest gets srvShares; a weight
+// 0 gets the smallest share, and all-zero records are equal. The configured weight multiplies.
+func TestSRVWeightsBecomeTargetWeights(t *testing.T) {
+	z := startDNS(t)
+	z.set("_http._tcp.w.svc", dns.TypeSRV,
+		"_http._tcp.w.svc. 10 IN SRV 0 60 8001 a.w.svc.",
+		"_http._tcp.w.svc. 10 IN SRV 0 20 8002 b.w.svc.",
+		"_http._tcp.w.svc. 10 IN SRV 0 0 8003 c.w.svc.")
+	z.set("_http._tcp.zero.svc", dns.TypeSRV,
+		"_http._tcp.zero.svc. 10 IN SRV 0 0 8004 a.w.svc.",
+		"_http._tcp.zero.svc. 10 IN SRV 0 0 8005 b.w.svc.")
+	for _, h := range []string{"a.w.svc", "b.w.svc", "c.w.svc"} {
+		z.set(h, dns.TypeA, h+". 10 IN A 127.0.0.1")
+	}
+	_, shares, _, err := resolve(nameKey{resolver: z.Addr, srv: "_http._tcp.w.svc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"127.0.0.1:8001": 100, "127.0.0.1:8002": 33, "127.0.0.1:8003": 1}
+	if !maps.Equal(shares, want) {
+		t.Fatalf("shares %v, want %v", shares, want)
+	}
+	_, shares, _, err = resolve(nameKey{resolver: z.Addr, srv: "_http._tcp.zero.svc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int{"127.0.0.1:8004": 1, "127.0.0.1:8005": 1}; !maps.Equal(shares, want) {
+		t.Fatalf("all-zero shares %v, want %v", shares, want)
+	}
+	for _, c := range []struct{ weight, share, want int }{{1, 0, 1}, {3, 0, 3}, {1, 33, 33}, {5, 100, 500}, {1000, 100, 10000}} {
+		if got := srvWeight(c.weight, c.share); got != c.want {
+			t.Fatalf("srvWeight(%d, %d) = %d, want %d", c.weight, c.share, got, c.want)
+		}
+	}
+}
+
 func TestResolveAnswersFromTheZone(t *testing.T) {
 	z := startDNS(t)
 	z.set("both.svc", dns.TypeA, "both.svc. 30 IN A 127.0.0.1")
@@ -116,7 +154,7 @@ func TestResolveAnswersFromTheZone(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.key.resolver = z.Addr
-			addrs, ttl, err := resolve(tc.key)
+			addrs, _, ttl, err := resolve(tc.key)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -131,7 +169,7 @@ func TestResolveAnswersFromTheZone(t *testing.T) {
 	z.mu.Lock()
 	z.fail = true
 	z.mu.Unlock()
-	if _, _, err := resolve(nameKey{resolver: z.Addr, dns: "both.svc:80"}); err == nil || !strings.Contains(err.Error(), "SERVFAIL") {
+	if _, _, _, err := resolve(nameKey{resolver: z.Addr, dns: "both.svc:80"}); err == nil || !strings.Contains(err.Error(), "SERVFAIL") {
 		t.Fatalf("SERVFAIL gave err %v", err)
 	}
 }
