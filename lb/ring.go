@@ -107,7 +107,17 @@ type ringPoint struct {
 }
 
 func buildRing(m *members, vnodes int) (*ringTable, error) {
-	total := m.totalWeight * int64(vnodes)
+	// Only the ratios of the weights matter: dividing them by their greatest common divisor
+	// gives the same shares with fewer points (targets of equal weight 100, as SRV answers
+	// give, get the points of weight 1).
+	var g int64
+	for _, t := range m.targets {
+		g = gcd(g, int64(t.weight))
+	}
+	if g < 1 {
+		g = 1
+	}
+	total := m.totalWeight / g * int64(vnodes)
 	if total > MaxRingPoints {
 		return nil, fmt.Errorf("%w: %d points > %d", ErrRingTooLarge, total, MaxRingPoints)
 	}
@@ -116,7 +126,7 @@ func buildRing(m *members, vnodes int) (*ringTable, error) {
 	for i, t := range m.targets {
 		buf = append(buf[:0], t.addr...)
 		buf = append(buf, 0)
-		n := int(t.weight) * vnodes
+		n := int(int64(t.weight)/g) * vnodes
 		for v := 0; v < n; v++ {
 			// Points depend only on the address and the point number, never on the
 			// target's position in the list: that is what keeps keys in place when

@@ -246,3 +246,36 @@ func TestRingIndexedSearchMatchesBinarySearch(t *testing.T) {
 		}
 	}
 }
+
+// TestRingScalesWeightsByTheirCommonDivisor: only weight ratios matter, so equal weights of
+// 100 (what SRV answers give) build the ring of weight 1, and 200:100 that of 2:1.
+func TestRingScalesWeightsByTheirCommonDivisor(t *testing.T) {
+	points := func(weights ...int) int {
+		s, err := NewSet(SetConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ts []*Target
+		for i, w := range weights {
+			tg, err := NewTarget(fmt.Sprintf("10.0.0.%d:80", i+1), w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts = append(ts, tg)
+		}
+		r, err := NewRing(s, RingConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Update(ts); err != nil {
+			t.Fatal(err)
+		}
+		return len(r.table.Load().points)
+	}
+	if a, b := points(1, 1, 1), points(100, 100, 100); a != b || a != 3*DefaultVNodes {
+		t.Fatalf("weights 1,1,1: %d points; 100,100,100: %d", a, b)
+	}
+	if a, b := points(2, 1), points(200, 100); a != b || a != 3*DefaultVNodes {
+		t.Fatalf("weights 2,1: %d points; 200,100: %d", a, b)
+	}
+}
