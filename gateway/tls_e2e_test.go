@@ -469,3 +469,40 @@ func TestTLSSlowClientLargeResponseThenReuse(t *testing.T) {
 		t.Errorf("upstream saw %d connections, want the one reused", n)
 	}
 }
+
+// TestTLSListenersOnlyOnEachBackend: a gateway whose every listener speaks TLS starts and
+// proxies on both engines (gnet runs with a private loopback listener of its own, which
+// serves nobody and is not listed among the gateway's addresses).
+func TestTLSListenersOnlyOnEachBackend(t *testing.T) {
+	eachBackend(t, func(t *testing.T, engine string) {
+		up := startHTTPUpstream(t, echoHeaders())
+		dir := t.TempDir()
+		ca := newAuthority(t, dir, "gw-root")
+		cert, key := ca.issue(t, dir, "gw", "gw", false, "gw.test", "127.0.0.1")
+		addr := freePort(t)
+		yaml := fmt.Sprintf("engine: %s\nloops: 2\nlisten:\n  - address: %s\n    tls:\n      cert: %s\n      key: %s\nadmin:\n  address: \"off\"\n%s",
+			engine, addr, cert, key, oneUpstream("", up.Addr))
+		cfg, err := config.Parse("tls-only.yaml", []byte(yaml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := Start(cfg, Options{})
+		if err != nil {
+			t.Fatalf("a TLS-only gateway did not start on %s: %v", engine, err)
+		}
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = g.Shutdown(ctx)
+		}()
+		waitListening(t, addr)
+		f := &tlsFixture{ca: ca, tlsAddr: addr}
+		res, err := f.client().Get(f.url("/only-tls"))
+		if body := readAll(t, res, err); res.StatusCode != 200 || body != "hello from /only-tls" {
+			t.Fatalf("got %d %q", res.StatusCode, body)
+		}
+		if addrs := g.Addrs(); len(addrs) != 1 || addrs[0].String() != addr {
+			t.Fatalf("Addrs() = %v, want only the TLS listener %s", addrs, addr)
+		}
+	})
+}

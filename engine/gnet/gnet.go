@@ -1,10 +1,10 @@
 // Package gnet runs the engine on gnet v2 event loops: the portable backend (epoll on Linux,
 // kqueue on the BSDs and macOS).
 //
-// gnet cannot pause reading a socket nor report that a queued write drained, so PauseRead
-// returns engine.ErrNotSupported (the gateway detaches such streams to goroutines with real TCP
-// backpressure) and OnWritable is derived from OnTick by polling the few connections that went
-// above the high watermark.
+// gnet cannot pause reading a socket nor report that a queued write drained, so the first
+// PauseRead moves a connection to pump mode (pump.go: goroutines that read only while the loop
+// wants bytes, real TCP backpressure), and OnWritable is derived from OnTick by polling the few
+// connections that went above the high watermark.
 package gnet
 
 import (
@@ -26,8 +26,29 @@ import (
 // Start listens on addrs ("host:port", TCP) and runs the loops until Stop. It returns once the
 // listeners are bound and the loops are running.
 func Start(h engine.Handler, addrs []string, o engine.Options) (engine.Server, error) {
+	if len(addrs) > 0 {
+		return start(h, addrs, o, false)
+	}
+	// No listener of its own (a gateway whose listeners all speak TLS): gnet still needs one
+	// to run and to discover its loops through, so it gets a private one on a loopback port
+	// that serves nobody; a port taken between the reservation and the bind is tried again.
+	var err error
+	for i := 0; i < 3; i++ {
+		var a *net.TCPAddr
+		if a, err = reservePort(net.IPv4(127, 0, 0, 1)); err != nil {
+			break
+		}
+		var srv engine.Server
+		if srv, err = start(h, []string{a.String()}, o, true); err == nil {
+			return srv, nil
+		}
+	}
+	return nil, err
+}
+
+func start(h engine.Handler, addrs []string, o engine.Options, private bool) (engine.Server, error) {
 	o = engine.WithDefaults(o)
-	s := &server{h: h, opts: o, booted: make(chan struct{}), done: make(chan struct{})}
+	s := &server{h: h, opts: o, booted: make(chan struct{}), done: make(chan struct{}), private: private}
 	protoAddrs := make([]string, len(addrs))
 	for i, a := range addrs {
 		protoAddrs[i] = "tcp://" + a
@@ -150,6 +171,9 @@ type server struct {
 	done   chan struct{}
 	runErr error
 	addrs  []net.Addr
+	// private: the only listener is the loopback one Start made for loop discovery; every
+	// other connection to it is closed at once and Addrs lists nothing.
+	private bool
 
 	mu        sync.Mutex
 	loops     []*loop // learnt at start (discoverLoops); gnet does not list its loops
@@ -219,6 +243,9 @@ func (s *server) OnOpen(gc gn.Conn) ([]byte, gn.Action) {
 		return nil, gn.None // the dialing side closes it
 	}
 	l := s.loopOf(gc.EventLoop())
+	if _, dialed := gc.Context().(*dialRequest); !dialed && s.private {
+		return nil, gn.Close
+	}
 	l.now.Store(time.Now().UnixNano())
 	c := &conn{gc: gc, l: l, remote: gc.RemoteAddr()}
 	l.enter()
@@ -319,7 +346,12 @@ func (s *server) Loops() []engine.Loop {
 	return out
 }
 
-func (s *server) Addrs() []net.Addr { return s.addrs }
+func (s *server) Addrs() []net.Addr {
+	if s.private {
+		return nil
+	}
+	return s.addrs
+}
 
 // StopAccepting is not offered by gnet v2 without stopping the engine: the zero-downtime path
 // uses the epoll backend or stops the whole engine after draining.
