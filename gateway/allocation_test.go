@@ -24,17 +24,24 @@ func TestProxyRequestAllocatesNothing(t *testing.T) {
 		const requests = 2000
 		// Not testing.AllocsPerRun: it sets GOMAXPROCS(1), and the epoll loop's raw blocking
 		// wait keeps its P (docs/ARCHITECTURE.md), leaving nothing for the client.
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		for i := 0; i < requests; i++ {
-			if err := rt.do(); err != nil {
-				t.Fatal(err)
+		// The count is process-wide: the best of three windows keeps a goroutine another test
+		// left winding down out of it (an allocation per request shows in every window).
+		best := -1.0
+		for w := 0; w < 3; w++ {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			for i := 0; i < requests; i++ {
+				if err := rt.do(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			runtime.ReadMemStats(&after)
+			if avg := float64(after.Mallocs-before.Mallocs) / requests; best < 0 || avg < best {
+				best = avg
 			}
 		}
-		runtime.ReadMemStats(&after)
-		avg := float64(after.Mallocs-before.Mallocs) / requests
-		if avg > 0.02 {
-			t.Fatalf("%.3f allocations per proxied request, want 0", avg)
+		if best > 0.02 {
+			t.Fatalf("%.3f allocations per proxied request (best of 3 windows), want 0", best)
 		}
 	})
 }
