@@ -64,6 +64,7 @@ type Session struct {
 	connFields []http1.Field
 
 	phase        phase
+	exchanges    uint64 // exchanges begun; tells a handler that one ended (and another began) under it
 	timer        timerKind
 	dl           int64 // deadline of timer, loop clock
 	upHeld       bool
@@ -386,26 +387,32 @@ func (s *Session) OnUpstreamClosed() {
 		return
 	}
 	s.upKeepAlive = false
+	// The buffered bytes may finish this exchange, which releases it (s.exchange is then nil)
+	// or starts the next pipelined one: after each step, act only if this exchange goes on.
+	this := s.exchanges
+	same := func() bool { return s.exchanges == this && s.phase == phaseExchange && s.exchange != nil }
 	switch s.phase {
 	case phaseExchange:
 		if !s.respHeadDone {
 			s.readResponseHead() // a complete head may sit in the buffer
 		}
 		switch {
-		case s.phase != phaseExchange:
+		case !same():
 		case !s.respHeadDone:
 			s.upstreamGone()
 		case s.respFraming == http1.FramingClose:
 			// The close is the end of this body (RFC 9112 6.3 rule 8).
 			s.forwardResponseBody(false)
-			s.respDone = true
-			s.clientKeepAlive = false
-			s.finish()
+			if same() {
+				s.respDone = true
+				s.clientKeepAlive = false
+				s.finish()
+			}
 		default:
 			if !s.respDone {
 				s.forwardResponseBody(false)
 			}
-			if !s.respDone && s.phase == phaseExchange {
+			if same() && !s.respDone {
 				// A truncated body must never look complete: drop the client too.
 				s.rec.Error = "upstream closed mid-response"
 				s.abort()
@@ -504,6 +511,7 @@ func errReason(err error) string {
 }
 
 func (s *Session) beginExchange(n int) {
+	s.exchanges++
 	r := &s.req
 	snap := s.snap
 	s.method = r.MethodID()

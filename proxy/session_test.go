@@ -768,3 +768,38 @@ func TestSessionParksAQueuedRequestUntilWoken(t *testing.T) {
 		t.Fatal("a stale wake restarted the request")
 	}
 }
+
+// TestSessionUpstreamCloseFinishingABufferedBody: a response whose body waited in the
+// upstream buffer (the client's backlog was full) is completed by the upstream's close. The
+// close handler forwards it, which ends the exchange and releases it, or starts the next
+// pipelined request; it must then leave that alone. (It read the released exchange and
+// crashed the process, or aborted the next request as "upstream closed mid-response".)
+func TestSessionUpstreamCloseFinishingABufferedBody(t *testing.T) {
+	for _, pipelined := range []bool{false, true} {
+		s, f := newTestSession(t)
+		reqs := "GET /a HTTP/1.1\r\nHost: a\r\n\r\n"
+		if pipelined {
+			reqs += "GET /b HTTP/1.1\r\nHost: a\r\n\r\n"
+		}
+		f.feedClient(s, reqs)
+		s.OnUpstreamReady(false)
+		f.clientWait = true
+		f.feedUp(s, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+		f.clientWait = false
+		s.OnUpstreamClosed()
+		got := f.takeClientOut()
+		if !strings.HasPrefix(got, "HTTP/1.1 200 OK\r\n") || !strings.HasSuffix(got, "\r\n\r\nhello") {
+			t.Fatalf("pipelined=%v: client got %q", pipelined, got)
+		}
+		if f.closed {
+			t.Fatalf("pipelined=%v: the client was closed after a complete answer", pipelined)
+		}
+		if pipelined {
+			if len(f.acquires) != 2 || s.Idle() {
+				t.Fatalf("the pipelined request did not go on: acquires %v, idle %v", f.acquires, s.Idle())
+			}
+		} else if !s.Idle() {
+			t.Fatal("the session is not idle after the complete answer")
+		}
+	}
+}
