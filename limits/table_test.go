@@ -371,7 +371,11 @@ func TestTableRepeatOffenderIsTrackedWithinAFewRequests(t *testing.T) {
 		}
 	}
 	t.Logf("offender admitted %d of 100 (burst 5)", admitted)
-	if admitted > 5+4 {
+	// The sketch's estimates carry the collisions of its seeded hash, so how many requests
+	// the offender needs to beat the victim varies from table to table: 0 to 5 in 3,000 runs
+	// (admitted 5 to 10, 10 in 3% of them). 15 leaves room for rarer collisions and still
+	// fails a table that never tracks the offender (100 admitted).
+	if admitted > 5+15 {
 		t.Fatalf("offender admitted %d times with burst 5; stats %+v", admitted, tb.Stats())
 	}
 	if !tb.Contains([]byte("offender")) {
