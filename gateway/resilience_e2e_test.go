@@ -198,7 +198,7 @@ func TestUnhealthyTargetGetsNoTraffic(t *testing.T) {
 		}))
 		steady := startHTTPUpstream(t, okHandler("steady"))
 		g, addr := startGateway(t, engine, oneUpstream(
-			"    health_check: { path: /healthz, interval: 20ms, timeout: 15ms, healthy_threshold: 1, unhealthy_threshold: 2 }\n    panic_threshold: 0\n",
+			"    health_check: { path: /healthz, interval: 50ms, timeout: 45ms, healthy_threshold: 1, unhealthy_threshold: 2 }\n    panic_threshold: 0\n",
 			flaky.Addr, steady.Addr))
 		sick.Store(true)
 		waitFor(t, "the check to fail the target", func() bool {

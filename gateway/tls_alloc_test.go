@@ -3,7 +3,6 @@
 package gateway
 
 import (
-	"runtime"
 	"testing"
 )
 
@@ -19,22 +18,8 @@ func TestTLSKeepAliveRequestAllocations(t *testing.T) {
 	for i := 0; i < 200; i++ { // grow every buffer first
 		k.do(t)
 	}
-	// The count is process-wide, so a goroutine another test left winding down can add a
-	// few: the best of three windows is the path's own figure (a real allocation per
-	// request shows in every window).
 	const requests = 2000
-	best := -1.0
-	for w := 0; w < 3; w++ {
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		for i := 0; i < requests; i++ {
-			k.do(t)
-		}
-		runtime.ReadMemStats(&after)
-		if avg := float64(after.Mallocs-before.Mallocs) / requests; best < 0 || avg < best {
-			best = avg
-		}
-	}
+	best := bestAllocsPerRequest(requests, func() { k.do(t) })
 	if best > 2.05 {
 		t.Errorf("%.2f allocations per request over keep-alive TLS (best of 3 windows), want at most 2 (crypto/tls's)", best)
 	}

@@ -352,7 +352,7 @@ func TestActiveHealthCheckTakesAFailingTargetOutAndBringsItBack(t *testing.T) {
 	}))
 	other := startHTTPUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	f := newLBFixture(t)
-	hc := "    health_check: { path: /healthz, interval: 20ms, timeout: 15ms, healthy_threshold: 2, unhealthy_threshold: 2 }\n    panic_threshold: 0\n"
+	hc := "    health_check: { path: /healthz, interval: 50ms, timeout: 45ms, healthy_threshold: 2, unhealthy_threshold: 2 }\n    panic_threshold: 0\n"
 	u := f.build(hc, srv.Addr, other.Addr)
 	lt := f.lbTarget(u, srv.Addr)
 	waitFor(t, "checks to arrive", func() bool { return hits.Load() >= 2 })
