@@ -341,6 +341,18 @@ func resolveSRV(server, name string) ([]string, map[string]int, time.Duration, e
 	return sortedDistinct(addrs), srvSharesOf(kept, addrsOf), ttl, nil
 }
 
+// appendAddrRR adds the address of an A or AAAA record to ips and lowers ttl to its TTL;
+// other records change nothing.
+func appendAddrRR(ips []string, ttl time.Duration, rr dns.RR) ([]string, time.Duration) {
+	switch a := rr.(type) {
+	case *dns.A:
+		return append(ips, a.A.String()), min(ttl, time.Duration(a.Hdr.Ttl)*time.Second)
+	case *dns.AAAA:
+		return append(ips, a.AAAA.String()), min(ttl, time.Duration(a.Hdr.Ttl)*time.Second)
+	}
+	return ips, ttl
+}
+
 // lookupIPs returns the A and AAAA addresses of host, from extra when it holds any for host,
 // else by asking server.
 func lookupIPs(server, host string, extra []dns.RR) ([]string, time.Duration, error) {
@@ -351,14 +363,7 @@ func lookupIPs(server, host string, extra []dns.RR) ([]string, time.Duration, er
 		if !strings.EqualFold(rr.Header().Name, fqdn) {
 			continue
 		}
-		switch a := rr.(type) {
-		case *dns.A:
-			ips = append(ips, a.A.String())
-			ttl = min(ttl, time.Duration(a.Hdr.Ttl)*time.Second)
-		case *dns.AAAA:
-			ips = append(ips, a.AAAA.String())
-			ttl = min(ttl, time.Duration(a.Hdr.Ttl)*time.Second)
-		}
+		ips, ttl = appendAddrRR(ips, ttl, rr)
 	}
 	if len(ips) > 0 {
 		return ips, ttl, nil
@@ -377,14 +382,7 @@ func lookupIPs(server, host string, extra []dns.RR) ([]string, time.Duration, er
 		}
 		n := len(ips)
 		for _, rr := range m.Answer {
-			switch a := rr.(type) {
-			case *dns.A:
-				ips = append(ips, a.A.String())
-				ttl = min(ttl, time.Duration(a.Hdr.Ttl)*time.Second)
-			case *dns.AAAA:
-				ips = append(ips, a.AAAA.String())
-				ttl = min(ttl, time.Duration(a.Hdr.Ttl)*time.Second)
-			}
+			ips, ttl = appendAddrRR(ips, ttl, rr)
 		}
 		if len(ips) == n {
 			negTTL = min(negTTL, negativeTTLOf(m))

@@ -63,19 +63,27 @@ func (m *Metrics) Events(after uint64, max int) []Event {
 	e := &m.events
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	first := after + 1
-	if oldest := e.next - min(e.next-1, uint64(len(e.slots))); first < oldest {
-		first = oldest
-	}
+	first := ringFirst(e.next, len(e.slots), after, max)
 	if first >= e.next {
 		return nil
-	}
-	if max > 0 && e.next-first > uint64(max) {
-		first = e.next - uint64(max)
 	}
 	out := make([]Event, 0, e.next-first)
 	for seq := first; seq < e.next; seq++ {
 		out = append(out, e.slots[seq%uint64(len(e.slots))])
 	}
 	return out
+}
+
+// ringFirst is the first sequence number to return from a ring of size slots whose next
+// number is next: the one after after, no older than the ring still holds, and no more than
+// max before next (max <= 0: no bound). A result >= next means nothing to return.
+func ringFirst(next uint64, size int, after uint64, max int) uint64 {
+	first := after + 1
+	if oldest := next - min(next-1, uint64(size)); first < oldest {
+		first = oldest
+	}
+	if max > 0 && first < next && next-first > uint64(max) {
+		first = next - uint64(max)
+	}
+	return first
 }

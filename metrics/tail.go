@@ -122,15 +122,9 @@ func (m *Metrics) Tail(after uint64, max int) []TailEntry {
 	t := &m.tail
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	first := after + 1
-	if oldest := t.next - min(t.next-1, uint64(len(t.slots))); first < oldest {
-		first = oldest
-	}
+	first := ringFirst(t.next, len(t.slots), after, max)
 	if first >= t.next {
 		return nil
-	}
-	if max > 0 && t.next-first > uint64(max) {
-		first = t.next - uint64(max)
 	}
 	out := make([]TailEntry, 0, t.next-first)
 	for seq := first; seq < t.next; seq++ {

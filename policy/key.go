@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -144,7 +145,7 @@ func (k *Key) appendClientIP(dst []byte, c *proxy.FilterContext) []byte {
 	client := c.Peer
 	h := &c.Req.Headers
 	for i := h.NumHeaders() - 1; i >= 0; i-- {
-		if !equalFoldASCII(h.Name(i), "X-Forwarded-For") {
+		if !bytes.EqualFold(h.Name(i), xForwardedFor) {
 			continue
 		}
 		v := h.Value(i)
@@ -153,7 +154,7 @@ func (k *Key) appendClientIP(dst []byte, c *proxy.FilterContext) []byte {
 			for start >= 0 && v[start] != ',' {
 				start--
 			}
-			entry := trimOWS(v[start+1 : end])
+			entry := bytes.Trim(v[start+1:end], " \t") // optional whitespace (RFC 9110 5.6.3)
 			end = start
 			if len(entry) == 0 {
 				continue // empty list elements are allowed (RFC 9110 Section 5.6.1)
@@ -205,25 +206,4 @@ func trusted(ps []netip.Prefix, a netip.Addr) bool {
 	return false
 }
 
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-func equalFoldASCII(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		x, y := b[i], s[i]
-		if x|0x20 != y|0x20 || (x|0x20 < 'a' || x|0x20 > 'z') && x != y {
-			return false
-		}
-	}
-	return true
-}
+var xForwardedFor = []byte("X-Forwarded-For")
