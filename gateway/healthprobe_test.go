@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -95,4 +96,30 @@ func TestProbeHTTPIsBoundedByTheTimeoutAndStop(t *testing.T) {
 	if _, err := probeHTTP(dead, probeRequest(dead, "/"), time.Second, nil); err == nil {
 		t.Fatal("a refused connection passed")
 	}
+}
+
+// BenchmarkHealthProbe is one active check on loopback, netpoll with our parser against the
+// net/http client it replaced (both a fresh connection per check).
+func BenchmarkHealthProbe(b *testing.B) {
+	up := startHTTPUpstream(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	req := probeRequest(up.Addr, "/healthz")
+	b.Run("netpoll", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if st, err := probeHTTP(up.Addr, req, time.Second, nil); err != nil || st != 200 {
+				b.Fatal(st, err)
+			}
+		}
+	})
+	b.Run("net-http", func(b *testing.B) {
+		b.ReportAllocs()
+		cl := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		for i := 0; i < b.N; i++ {
+			resp, err := cl.Get("http://" + up.Addr + "/healthz")
+			if err != nil {
+				b.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+	})
 }
