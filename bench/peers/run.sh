@@ -6,7 +6,7 @@
 #   -r  rounds; the systems are interleaved within each round (default 3)
 #   -d  seconds per load run (default 10)
 #   -n  idle keep-alive connections for the memory measurement (default 10000)
-#   -s  comma-separated systems (default nginx,haproxy-http,haproxy-tcp,sluice-gnet,sluice-epoll)
+#   -s  comma-separated systems (default nginx,haproxy-http,haproxy-tcp,sluice-l4,sluice-gnet,sluice-epoll)
 #   -R  run under chrt -r 10 (SCHED_RR) instead of nice -n -20
 #   -o  results directory (default bench/peers/results)
 #
@@ -29,7 +29,7 @@
 set -uo pipefail
 
 rounds=3 secs=10 idle=10000 outdir="" prio=(nice -n -20)
-systems="nginx,haproxy-http,haproxy-tcp,sluice-gnet,sluice-epoll"
+systems="nginx,haproxy-http,haproxy-tcp,sluice-l4,sluice-gnet,sluice-epoll"
 rate=5000 conns=50
 usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while getopts "r:d:n:s:o:Rh" opt; do
@@ -97,7 +97,7 @@ fdlim=$(ulimit -n)
 idle_for() {
 	local n=$idle cap
 	case $1 in
-	haproxy-*) cap=$(((fdlim - 64) / 2 - 64)) ;;
+	haproxy-* | sluice-l4) cap=$(((fdlim - 64) / 2 - 64)) ;;
 	*) cap=$((fdlim - 1024)) ;;
 	esac
 	((cap < n)) && n=$cap
@@ -120,6 +120,7 @@ log "building sluice, upstream and idleconns in $tmp"
 	{ echo "peers: building the benchmark tools failed" >&2; exit 1; }
 sluice_ok=1
 (cd "$root" && go build -o "$tmp/sluice" ./cmd/sluice) || { log "building cmd/sluice failed: Sluice systems fail, load falls back to wrk only"; sluice_ok=0; }
+(cd "$root" && go build -o "$tmp/relay" ./bench/peers/relay) || log "building bench/peers/relay failed: sluice-l4 fails"
 # Without the binary there is no `sluice bench` either: only wrk measures.
 
 free_port() {
@@ -259,8 +260,16 @@ start_sluice() {
 	"${prio[@]}" taskset -c "$proxy_cpu" "$tmp/sluice" run -c "$dir/sluice.yaml" >"$dir/out.log" 2>&1 &
 	echo $!
 }
+# start_relay PORT DIR: Sluice's engine as a bare TCP relay (bench/peers/relay), the Go
+# counterpart of haproxy-tcp: the engine's and the kernel's cost without any gateway work.
+start_relay() {
+	[[ -x $tmp/relay ]] || return 1
+	"${prio[@]}" taskset -c "$proxy_cpu" "$tmp/relay" -listen "127.0.0.1:$1" -upstream "127.0.0.1:$up_port" >"$2/out.log" 2>&1 &
+	echo $!
+}
 start_system() {
 	case $1 in
+	sluice-l4) start_relay "$2" "$3" ;;
 	nginx) start_nginx "$2" "$3" ;;
 	haproxy-http) start_haproxy http "$2" "$3" ;;
 	haproxy-tcp) start_haproxy tcp "$2" "$3" ;;
