@@ -66,6 +66,7 @@ type leafSpec struct {
 	client   bool
 	cn       string
 	ocspURL  string
+	ocspURLs []string // several responders, in order (ocspURL is the one-responder shorthand)
 	notAfter time.Time
 }
 
@@ -112,6 +113,9 @@ func (ca *testCA) issue(t testing.TB, dir, base string, s leafSpec) CertFiles {
 		} else {
 			tmpl.DNSNames = append(tmpl.DNSNames, n)
 		}
+	}
+	if len(s.ocspURLs) > 0 {
+		tmpl.OCSPServer = s.ocspURLs
 	}
 	if s.ocspURL != "" {
 		tmpl.OCSPServer = []string{s.ocspURL}

@@ -3,6 +3,7 @@ package tlsterm
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,10 +15,12 @@ import (
 // maxOCSPResponse bounds what a responder may send us.
 const maxOCSPResponse = 64 << 10
 
-// fetchStaple asks the certificate's first OCSP responder for its status (RFC 6960 A.1, POST)
-// and returns the DER answer and when to ask again. Only a "good" answer signed for this
-// certificate is returned for stapling: stapling "revoked" or an answer for another
-// certificate would make clients reject the handshake.
+// fetchStaple asks the certificate's OCSP responders in the order the certificate lists them
+// (RFC 6960 A.1, POST) and returns the first usable DER answer and when to ask again. A
+// responder that fails, times out or answers something unusable passes the turn to the next;
+// when all fail, the error names each. Only a "good" answer signed for this certificate is
+// returned for stapling: stapling "revoked" or an answer for another certificate would make
+// clients reject the handshake. ctx bounds the whole round.
 func fetchStaple(ctx context.Context, hc *http.Client, e *entry, now time.Time) (staple []byte, refresh time.Time, err error) {
 	if len(e.leaf.OCSPServer) == 0 || e.issuer == nil {
 		return nil, time.Time{}, nil
@@ -26,10 +29,32 @@ func fetchStaple(ctx context.Context, hc *http.Client, e *entry, now time.Time) 
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	url := e.leaf.OCSPServer[0]
+	servers := e.leaf.OCSPServer
+	if len(servers) > maxOCSPResponders {
+		servers = servers[:maxOCSPResponders]
+	}
+	var errs []error
+	for _, url := range servers {
+		der, refresh, err := askResponder(ctx, hc, url, req, e, now)
+		if err == nil {
+			return der, refresh, nil
+		}
+		errs = append(errs, err)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, time.Time{}, errors.Join(errs...)
+}
+
+// maxOCSPResponders bounds how many of a certificate's responders one round asks.
+const maxOCSPResponders = 4
+
+// askResponder asks one responder.
+func askResponder(ctx context.Context, hc *http.Client, url string, req []byte, e *entry, now time.Time) ([]byte, time.Time, error) {
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(req))
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, time.Time{}, fmt.Errorf("ocsp %s: %w", url, err)
 	}
 	hr.Header.Set("Content-Type", "application/ocsp-request")
 	hr.Header.Set("Accept", "application/ocsp-response")

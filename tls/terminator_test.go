@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -498,6 +499,61 @@ func TestOCSPStapleFetchedFromResponder(t *testing.T) {
 	}
 	if s.t.Store().Staple(1) != nil {
 		t.Error("a certificate without a responder got a staple")
+	}
+}
+
+// TestOCSPFallsThroughToTheNextResponder lists three responders: one that refuses
+// connections, one that answers 503, and a good one. The staple comes from the third, after
+// both others were tried in order.
+func TestOCSPFallsThroughToTheNextResponder(t *testing.T) {
+	f := newFixture(t)
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+	var failing, good atomic.Int32
+	unavailable := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		failing.Add(1)
+		http.Error(w, "try later", http.StatusServiceUnavailable)
+	}))
+	defer unavailable.Close()
+	responder := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() == 0 {
+			http.Error(w, "asked before the second responder", http.StatusTeapot)
+			return
+		}
+		good.Add(1)
+		body, _ := io.ReadAll(r.Body)
+		req, err := ocsp.ParseRequest(body)
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		now := time.Now()
+		der, err := ocsp.CreateResponse(f.ca.cert, f.ca.cert, ocsp.Response{
+			Status: ocsp.Good, SerialNumber: req.SerialNumber,
+			ThisUpdate: now.Add(-time.Minute), NextUpdate: now.Add(time.Hour),
+		}, f.ca.key)
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		w.Write(der)
+	}))
+	defer responder.Close()
+	stapled := f.ca.issue(t, f.dir, "fallback", leafSpec{names: []string{"ocsp.test"},
+		ocspURLs: []string{deadURL, unavailable.URL, responder.URL}})
+	o := f.opts()
+	o.Certs = []CertFiles{stapled}
+	s := startServer(t, o)
+	deadline := time.Now().Add(5 * time.Second)
+	for s.t.Store().Staple(0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("no staple within 5s (503 responder asked %d times, good one %d)", failing.Load(), good.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if failing.Load() != 1 || good.Load() != 1 {
+		t.Errorf("503 responder asked %d times, good one %d; want 1 and 1", failing.Load(), good.Load())
 	}
 }
 
