@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"sync/atomic"
+	"time"
 
 	"github.com/sluice-gw/sluice/engine"
 	"github.com/sluice-gw/sluice/http1"
@@ -321,6 +322,28 @@ func (cc *clientConn) UpstreamAcquire(t *proxy.Target, fresh bool) {
 }
 
 func (cc *clientConn) driver() *driver { return cc.ls.d }
+
+// WakeAt serves a deadline the OnTick sweep would serve late (it runs every 100 ms): a runtime
+// timer hands the session back to its loop through the loop's task queue at dl. Only a retry's
+// backoff asks, off the per-request path, so the timer and closures it allocates are fine.
+func (cc *clientConn) WakeAt(dl int64) {
+	l := cc.ls.l
+	time.AfterFunc(time.Duration(max(dl-cc.Now(), 0)), func() {
+		_ = l.Execute(func() { cc.ls.d.wake(cc, dl) }) // fails only when shutting down
+	})
+}
+
+// wake fires cc's timer if dl is still its deadline; a session that ended or moved on to
+// another deadline in the meantime is left to the sweep.
+func (d *driver) wake(cc *clientConn, dl int64) {
+	if cc.gone || cc.s.Deadline() != dl {
+		return
+	}
+	// The loop clock is read once per wake-up and the runtime timer may beat it by a hair;
+	// the timer has fired, so dl has passed.
+	cc.s.OnTimer(max(cc.Now(), dl))
+	d.after(cc)
+}
 
 // handOver moves the connection off the loop to the stream driver, session and buffered
 // bytes included, for an upstream that needs TLS. The stream side starts only after the

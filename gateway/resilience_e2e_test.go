@@ -223,3 +223,27 @@ func TestUnhealthyTargetGetsNoTraffic(t *testing.T) {
 		waitFor(t, "traffic to return to the recovered target", func() bool { return getBody(cl, addr) == "flaky" })
 	})
 }
+
+// TestRetryBackoffIsNotRoundedUpToTheSweep sends a request to a lone target that refuses
+// connections, with four retries after a 1-2 ms backoff each. The loop's deadline sweep runs
+// every 100 ms, so served by it alone the four backoffs would take at least 300 ms (each
+// retry waiting for the next sweep); served at their deadlines they take a few ms, and the
+// 502 comes well inside 250 ms even on a loaded machine.
+func TestRetryBackoffIsNotRoundedUpToTheSweep(t *testing.T) {
+	eachBackend(t, func(t *testing.T, engine string) {
+		refused := freePort(t) // nothing listens there
+		_, addr := startGateway(t, engine, oneUpstream(
+			"    retries: 4\n    retry_backoff: { base: 1ms, max: 2ms }\n    retry_budget: { percent: 100 }\n",
+			refused))
+		c := dial(t, addr)
+		start := time.Now()
+		resp, _ := c.get("/r")
+		took := time.Since(start)
+		if resp.StatusCode != 502 {
+			t.Fatalf("status %d, want 502 from a refusing target", resp.StatusCode)
+		}
+		if took > 250*time.Millisecond {
+			t.Fatalf("four 1-2 ms backoffs took %v: the retries waited for the 100 ms sweep", took)
+		}
+	})
+}

@@ -341,6 +341,10 @@ func (sc *streamConn) ClientDiscard(n int) { sc.r += n }
 func (sc *streamConn) ClientOutbound() int { return sc.cq.outbound() }
 func (sc *streamConn) Now() int64          { return streamNow() }
 
+// WakeAt needs nothing here: after() arms the connection's timer for the session's deadline
+// after every event, to the nanosecond.
+func (sc *streamConn) WakeAt(int64) {}
+
 func (sc *streamConn) ClientWrite(a, b []byte) error {
 	start, err := sc.cq.queue(a, b)
 	if start {

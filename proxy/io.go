@@ -31,4 +31,9 @@ type IO interface {
 
 	// Now is the loop clock in nanoseconds.
 	Now() int64
+	// WakeAt asks for OnTimer at loop time dl even when that comes before the driver's next
+	// periodic sweep of deadlines (short timers: a retry's backoff). The driver calls OnTimer
+	// at dl or soon after, unless the session's deadline has changed or it has ended by then.
+	// A driver whose timers are already exact may treat it as the deadline it arms anyway.
+	WakeAt(dl int64)
 }

@@ -1117,9 +1117,10 @@ func (s *Session) moveTarget(o Outcome) bool {
 	t.InFlight.Add(1)
 	s.phase = phaseConnect
 	if delay > 0 {
-		// The OnTimer sweep sends it; a fresh connection, since the failure may have been the
-		// pooled one's.
+		// OnTimer sends it, on a fresh connection since the failure may have been the pooled
+		// one's. The backoff is tens of milliseconds: too short to wait for the periodic sweep.
 		s.arm(timerRetry, delay)
+		s.io.WakeAt(s.dl)
 		return true
 	}
 	s.timer = timerNone

@@ -23,7 +23,8 @@ type fakeIO struct {
 	releases   []bool    // reuse flag of each UpstreamRelease
 	closedW    bool
 	closed     bool
-	clientWait bool // outbound "full"
+	clientWait bool    // outbound "full"
+	wakes      []int64 // deadlines passed to WakeAt
 }
 
 func (f *fakeIO) ClientPeek() []byte  { return f.clientIn }
@@ -57,6 +58,7 @@ func (f *fakeIO) UpstreamOutbound() int      { return 0 }
 func (f *fakeIO) UpstreamPause(bool)         {}
 func (f *fakeIO) UpstreamRelease(reuse bool) { f.releases = append(f.releases, reuse) }
 func (f *fakeIO) Now() int64                 { return f.now }
+func (f *fakeIO) WakeAt(dl int64)            { f.wakes = append(f.wakes, dl) }
 func (f *fakeIO) takeClientOut() string      { s := f.clientOut.String(); f.clientOut.Reset(); return s }
 func (f *fakeIO) takeUpOut() string          { s := f.upOut.String(); f.upOut.Reset(); return s }
 func (f *fakeIO) feedClient(s *Session, b string) {
@@ -625,6 +627,9 @@ func TestSessionRetriesTheSameTargetAfterTheBackoff(t *testing.T) {
 	s.OnUpstreamFailed(errConnRefused)
 	if len(f.targets) != 1 {
 		t.Fatalf("acquired %d times before the backoff ran out, want 1", len(f.targets))
+	}
+	if want := f.now + int64(50*time.Millisecond); len(f.wakes) != 1 || f.wakes[0] != want || s.Deadline() != want {
+		t.Fatalf("wakes asked %v, deadline %d; want one wake at the backoff's end %d", f.wakes, s.Deadline(), want)
 	}
 	s.OnTimer(f.now + int64(49*time.Millisecond))
 	if len(f.targets) != 1 {

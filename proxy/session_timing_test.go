@@ -27,6 +27,7 @@ func (f *benchIO) UpstreamOutbound() int           { return 0 }
 func (f *benchIO) UpstreamPause(bool)              {}
 func (f *benchIO) UpstreamRelease(bool)            {}
 func (f *benchIO) Now() int64                      { return f.now }
+func (f *benchIO) WakeAt(int64)                    {}
 
 // BenchmarkSessionExchange is one keep-alive GET through the session without sockets: parse,
 // route (testConfig's /api route, prefix stripped), balance, rewrite the head, parse the
