@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sluice-gw/sluice/config"
 	"github.com/sluice-gw/sluice/http1"
@@ -11,25 +12,87 @@ import (
 	"github.com/sluice-gw/sluice/routing"
 )
 
-// targetIDs gives every upstream address a dense ID for the life of the process, so that a
-// reload keeps the per-loop pools (and their warm connections) of unchanged targets.
+// targetIDs gives every upstream address a dense ID, so that a reload keeps the per-loop pools
+// (and their warm connections) of unchanged targets. The ID of an address the configuration no
+// longer uses is retired, and given to a new address once it has been retired for
+// idQuarantine: under DNS churn (a discovered service whose addresses change with every
+// deployment) the IDs, and the per-loop pool slices indexed by them, stay as many as the
+// addresses in use, not every address ever seen. An address that comes back while its ID is
+// retired gets the same ID back. Pools check the address of the target they are asked for, so
+// a reused ID never hands out a connection to the old address (pool.go, stream.go).
 type targetIDs struct {
-	mu  sync.Mutex
-	ids map[string]int
+	mu      sync.Mutex
+	ids     map[string]int // addresses in use
+	next    int            // IDs below it were handed out
+	retired []retiredID    // oldest first
 }
+
+type retiredID struct {
+	addr string
+	id   int
+	at   time.Time
+}
+
+// idQuarantine is how long a retired ID waits before it names another address: long enough
+// that no request still starts on a snapshot that used the old address (each request reads
+// the newest), so a reused ID does not make the two addresses take turns at a pool.
+const idQuarantine = 10 * time.Minute
 
 func (t *targetIDs) id(addr string) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return t.idLocked(addr, time.Now())
+}
+
+func (t *targetIDs) idLocked(addr string, now time.Time) int {
 	if t.ids == nil {
 		t.ids = make(map[string]int)
 	}
-	id, ok := t.ids[addr]
-	if !ok {
-		id = len(t.ids)
-		t.ids[addr] = id
+	if id, ok := t.ids[addr]; ok {
+		return id
 	}
+	id := -1
+	for i, r := range t.retired {
+		if r.addr == addr { // back within the quarantine or later: its own ID
+			id = r.id
+			t.retired = append(t.retired[:i], t.retired[i+1:]...)
+			break
+		}
+	}
+	if id < 0 && len(t.retired) > 0 && now.Sub(t.retired[0].at) >= idQuarantine {
+		id = t.retired[0].id
+		t.retired = append(t.retired[:0], t.retired[1:]...)
+	}
+	if id < 0 {
+		id = t.next
+		t.next++
+	}
+	t.ids[addr] = id
 	return id
+}
+
+// retain retires the IDs of the addresses not in use, once a snapshot that no longer uses
+// them is published.
+func (t *targetIDs) retain(inUse map[string]bool, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for addr, id := range t.ids {
+		if !inUse[addr] {
+			delete(t.ids, addr)
+			t.retired = append(t.retired, retiredID{addr: addr, id: id, at: now})
+		}
+	}
+}
+
+// targetAddrs is the set of target addresses a snapshot's routes can reach.
+func targetAddrs(s *proxy.Snapshot) map[string]bool {
+	in := map[string]bool{}
+	for _, u := range upstreamsOf(s) {
+		for _, t := range u.Targets {
+			in[t.Addr] = true
+		}
+	}
+	return in
 }
 
 // build turns a validated configuration into the immutable snapshot the loops read. It runs

@@ -61,6 +61,7 @@ type clientConn struct {
 type upConn struct {
 	c         engine.Conn
 	pool      *targetPool
+	addr      string // dialed; the pool's ID may name another address by the time it comes back
 	owner     *clientConn
 	idleSince int64
 	closed    bool
@@ -301,7 +302,7 @@ func (cc *clientConn) UpstreamAcquire(t *proxy.Target, fresh bool) {
 			}
 			return
 		}
-		uc := &upConn{c: c, pool: p}
+		uc := &upConn{c: c, pool: p, addr: t.Addr}
 		c.SetContext(uc)
 		if cc.gone || cc.acq != gen || cc.up != nil {
 			// The session no longer waits for it (client gone, or a newer request): keep it.

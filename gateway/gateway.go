@@ -170,6 +170,7 @@ func (g *Gateway) Reload(c *config.Config) error {
 	g.prepare(snap)
 	g.version.Add(1)
 	g.snap.Store(snap)
+	g.ids.retain(targetAddrs(snap), time.Now())
 	g.conf = c
 	return nil
 }

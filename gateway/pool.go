@@ -40,9 +40,18 @@ func (ls *loopState) pool(t *proxy.Target) *targetPool {
 }
 
 // configure takes the limits of the target's current upstream (a reload may change them).
+// When the pool's ID now names another address (a retired ID reused, targetIDs), its idle
+// connections lead to the old one: they are closed, and put refuses the busy ones later.
 func (p *targetPool) configure(t *proxy.Target) {
 	if p.target == t {
 		return
+	}
+	if p.target != nil && p.target.Addr != t.Addr {
+		for i, uc := range p.idle {
+			uc.close()
+			p.idle[i] = nil
+		}
+		p.idle = p.idle[:0]
 	}
 	p.target = t
 	u := t.Upstream
@@ -67,7 +76,7 @@ func (p *targetPool) get() *upConn {
 
 // put parks a connection whose last exchange ended cleanly; false when the pool is full.
 func (p *targetPool) put(uc *upConn, now int64) bool {
-	if len(p.idle) >= p.maxIdle || uc.closed || uc.closing {
+	if len(p.idle) >= p.maxIdle || uc.closed || uc.closing || uc.addr != p.target.Addr {
 		return false
 	}
 	uc.idleSince = now

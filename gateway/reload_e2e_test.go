@@ -134,3 +134,59 @@ func TestRefusedReloadLeavesBalancingAlone(t *testing.T) {
 		}
 	})
 }
+
+// TestReusedTargetIDNeverReachesTheOldAddress replaces target a by c, ages a's retired ID past
+// the quarantine, then configures b, which takes a's ID. The loop's pool for that ID still
+// holds an idle keep-alive connection to a; b's requests must not ride it.
+func TestReusedTargetIDNeverReachesTheOldAddress(t *testing.T) {
+	eachBackend(t, func(t *testing.T, engine string) {
+		named := func(name string) *countingServer {
+			return startHTTPUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("X-Served-By", name)
+			}))
+		}
+		a, b, c := named("a"), named("b"), named("c")
+		g, addr := startGateway(t, engine, oneUpstream("", a.Addr))
+		listen := g.Config().Listen[0].Address
+		reload := func(target string) {
+			t.Helper()
+			next, err := config.Parse("next.yaml", []byte(fmt.Sprintf("engine: %s\nloops: 1\nlisten:\n  - address: %s\nadmin:\n  address: \"off\"\n%s", engine, listen, oneUpstream("", target))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := g.Reload(next); err != nil {
+				t.Fatal(err)
+			}
+		}
+		servedBy := func() string {
+			t.Helper()
+			resp, _ := dial(t, addr).get("/who")
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			return resp.Header.Get("X-Served-By")
+		}
+		if got := servedBy(); got != "a" {
+			t.Fatalf("served by %q, want a", got)
+		}
+		idA := g.ids.id(a.Addr)
+		reload(c.Addr)
+		g.ids.mu.Lock()
+		for i := range g.ids.retired {
+			g.ids.retired[i].at = g.ids.retired[i].at.Add(-idQuarantine)
+		}
+		g.ids.mu.Unlock()
+		reload(b.Addr)
+		if idB := g.ids.id(b.Addr); idB != idA {
+			t.Fatalf("b got ID %d, want a's retired %d reused", idB, idA)
+		}
+		for i := 0; i < 3; i++ {
+			if got := servedBy(); got != "b" {
+				t.Fatalf("request %d served by %q, want b: a reused ID reached the old address", i, got)
+			}
+		}
+		if n := a.requests.Load(); n != 1 {
+			t.Fatalf("a served %d requests, want only the first", n)
+		}
+	})
+}

@@ -616,6 +616,7 @@ func (sc *streamConn) UpstreamAcquire(t *proxy.Target, fresh bool) {
 type streamUp struct {
 	c         net.Conn
 	pool      *streamPool
+	addr      string // dialed; the pool's ID may name another address by the time it comes back
 	owner     atomic.Pointer[streamConn]
 	in        []byte // unconsumed bytes are in[r:]; guarded by the owner's mutex
 	r         int
@@ -771,7 +772,7 @@ func (p *streamPool) get(now time.Time) *streamUp {
 func (p *streamPool) put(u *streamUp, now time.Time) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.idle) >= p.maxIdle || u.closed.Load() || u.pool != p || p.target == nil {
+	if len(p.idle) >= p.maxIdle || u.closed.Load() || u.pool != p || p.target == nil || u.addr != p.target.Addr {
 		return false
 	}
 	u.idleSince = now
@@ -821,7 +822,7 @@ func (p *streamPool) dial() (*streamUp, error) {
 		}
 		return nil, err
 	}
-	u := &streamUp{c: c, pool: p, resume: make(chan struct{}, 1)}
+	u := &streamUp{c: c, pool: p, addr: addr, resume: make(chan struct{}, 1)}
 	u.flushFn = u.flush
 	return u, nil
 }

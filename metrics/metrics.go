@@ -30,6 +30,10 @@ type Options struct {
 	// generation; nil reports 0.
 	Connections func() int64
 	Version     func() uint64
+	// TargetRetention is how long the series of a target that left the configuration stay
+	// exported (default 10 minutes): long enough for scrapers to see its last counts, short
+	// enough that discovered targets which come and go with deployments do not pile up.
+	TargetRetention time.Duration
 }
 
 // Metrics records every finished exchange. Observe is safe from every loop at once, never
@@ -78,6 +82,9 @@ func New(o Options) *Metrics {
 	if o.FailAfter <= 0 {
 		o.FailAfter = 3
 	}
+	if o.TargetRetention <= 0 {
+		o.TargetRetention = 10 * time.Minute
+	}
 	now := time.Now()
 	m := &Metrics{
 		o:          o,
@@ -121,8 +128,10 @@ func (m *Metrics) WritePrometheus(w io.Writer) { m.set.WritePrometheus(w) }
 
 // Prepare creates the series of a snapshot's routes, upstreams and targets and makes the
 // snapshot's records find them. Call it before the snapshot serves (gateway start and every
-// reload); it is safe from any goroutine. Series of routes and targets a reload removed stay,
-// so the number of series is bounded by the names the configurations ever used.
+// reload); it is safe from any goroutine. Series of routes a reload removed stay (route names
+// are the operator's, few); series of targets stay for Options.TargetRetention after the
+// target left and are then unregistered, because target addresses may come from service
+// discovery and change with every deployment of the service.
 func (m *Metrics) Prepare(s *proxy.Snapshot) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -195,6 +204,7 @@ func (m *Metrics) Prepare(s *proxy.Snapshot) {
 			ix.upstreams = append(ix.upstreams, uv)
 		}
 	}
+	m.retire(ix, time.Now())
 	for name, rs := range m.routes {
 		ix.byRoute[name] = rs
 	}
@@ -359,6 +369,35 @@ func uitoa(v uint64) string {
 		}
 	}
 	return string(b[i:])
+}
+
+// retire stamps the target series the new index does not use and unregisters those gone for
+// longer than the retention. Called with m.mu held.
+func (m *Metrics) retire(ix *index, now time.Time) {
+	used := map[*targetSeries]bool{}
+	for _, uv := range ix.upstreams {
+		for _, ts := range uv.targets {
+			used[ts] = true
+		}
+	}
+	for up, byAddr := range m.targets {
+		for addr, ts := range byAddr {
+			switch {
+			case used[ts]:
+				ts.goneSince = time.Time{}
+			case ts.goneSince.IsZero():
+				ts.goneSince = now
+			case now.Sub(ts.goneSince) >= m.o.TargetRetention:
+				for _, name := range ts.names {
+					m.set.UnregisterMetric(name)
+				}
+				delete(byAddr, addr)
+			}
+		}
+		if len(byAddr) == 0 {
+			delete(m.targets, up)
+		}
+	}
 }
 
 // ResetTarget clears a target's passive failure count, so it shows up again at the next Tick

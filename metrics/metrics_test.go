@@ -336,3 +336,46 @@ func TestLatencyBucketsBoundTheirValues(t *testing.T) {
 }
 
 var _ proxy.Observer = (*Metrics)(nil)
+
+// TestSeriesOfAGoneTargetAreUnregisteredAfterTheRetention moves upstream users from 9002 to a
+// new address, as DNS discovery does when a service is redeployed: 9002's series stay exported
+// through the retention (the first Prepare without it only stamps it), then go; a target that
+// comes back starts from zero; a record of the old snapshot for a dropped series is ignored.
+func TestSeriesOfAGoneTargetAreUnregisteredAfterTheRetention(t *testing.T) {
+	f := newFixture(t)
+	m := New(Options{TargetRetention: time.Nanosecond})
+	m.Prepare(f.snap)
+	m.Observe(rec(f.users, f.u2, 200, 1e6, 1e6, "/users/"))
+	series := `sluice_upstream_requests_total{upstream="users",target="127.0.0.1:9002"}`
+	if got := scrape(t, m)[series]; got != 1 {
+		t.Fatalf("before: %s = %v, want 1", series, got)
+	}
+	moved := func() *fixture {
+		n := newFixture(t)
+		n.u2.Addr, n.u2.ID = "127.0.0.1:9009", 3
+		return n
+	}
+	m.Prepare(moved().snap)
+	if _, ok := scrape(t, m)[series]; !ok {
+		t.Fatal("gone at the first Prepare without it; want it kept through the retention")
+	}
+	time.Sleep(time.Millisecond)
+	m.Prepare(moved().snap)
+	got := scrape(t, m)
+	for name := range got {
+		if strings.Contains(name, `target="127.0.0.1:9002"`) {
+			t.Fatalf("%s still exported after the retention", name)
+		}
+	}
+	if _, ok := got[`sluice_upstream_requests_total{upstream="users",target="127.0.0.1:9009"}`]; !ok {
+		t.Fatal("the new target has no series")
+	}
+	m.Observe(rec(f.users, f.u2, 200, 1e6, 1e6, "/users/")) // in flight on the first snapshot
+	if _, ok := scrape(t, m)[series]; ok {
+		t.Fatal("a late record brought an unregistered series back")
+	}
+	m.Prepare(f.snap) // back
+	if got := scrape(t, m)[series]; got != 0 {
+		t.Fatalf("returning target: %s = %v, want a fresh 0", series, got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	vm "github.com/VictoriaMetrics/metrics"
 
@@ -71,6 +72,9 @@ type targetSeries struct {
 	failing  atomic.Bool
 	trips    *vm.Counter // times the target turned failing
 
+	names     []string  // of every series above in the set, to unregister them
+	goneSince time.Time // when a Prepare first found the target out of the configuration; m.mu
+
 	agg targetAgg
 }
 
@@ -96,38 +100,39 @@ func newRouteSeries(set *vm.Set, name string) *routeSeries {
 
 func newTargetSeries(set *vm.Set, upstream, addr string) *targetSeries {
 	l := "upstream=" + quote(upstream) + ",target=" + quote(addr)
-	ts := &targetSeries{
-		upstream: upstream,
-		addr:     addr,
-		requests: set.GetOrCreateCounter("sluice_upstream_requests_total{" + l + "}"),
-		errors:   set.GetOrCreateCounter("sluice_upstream_errors_total{" + l + "}"),
-		rtt:      set.GetOrCreateHistogram("sluice_upstream_duration_seconds{" + l + "}"),
+	ts := &targetSeries{upstream: upstream, addr: addr}
+	name := func(n string) string {
+		ts.names = append(ts.names, n)
+		return n
 	}
+	ts.requests = set.GetOrCreateCounter(name("sluice_upstream_requests_total{" + l + "}"))
+	ts.errors = set.GetOrCreateCounter(name("sluice_upstream_errors_total{" + l + "}"))
+	ts.rtt = set.GetOrCreateHistogram(name("sluice_upstream_duration_seconds{" + l + "}"))
 	for c := range ts.classes {
-		ts.classes[c] = set.GetOrCreateCounter(fmt.Sprintf("sluice_upstream_responses_total{%s,class=%q}", l, classNames[c]))
+		ts.classes[c] = set.GetOrCreateCounter(name(fmt.Sprintf("sluice_upstream_responses_total{%s,class=%q}", l, classNames[c])))
 	}
-	set.GetOrCreateGauge("sluice_upstream_in_flight{"+l+"}", func() float64 {
+	set.GetOrCreateGauge(name("sluice_upstream_in_flight{"+l+"}"), func() float64 {
 		if t := ts.target.Load(); t != nil {
 			return float64(t.InFlight.Load())
 		}
 		return 0
 	})
-	set.GetOrCreateGauge("sluice_upstream_draining{"+l+"}", func() float64 {
+	set.GetOrCreateGauge(name("sluice_upstream_draining{"+l+"}"), func() float64 {
 		if t := ts.target.Load(); t != nil && t.Draining.Load() {
 			return 1
 		}
 		return 0
 	})
-	set.GetOrCreateGauge("sluice_upstream_healthy{"+l+"}", func() float64 {
+	set.GetOrCreateGauge(name("sluice_upstream_healthy{"+l+"}"), func() float64 {
 		if ts.failing.Load() {
 			return 0
 		}
 		return 1
 	})
-	set.GetOrCreateGauge("sluice_upstream_ewma_seconds{"+l+"}", func() float64 {
+	set.GetOrCreateGauge(name("sluice_upstream_ewma_seconds{"+l+"}"), func() float64 {
 		return math.Float64frombits(ts.ewmaBits.Load())
 	})
-	ts.trips = set.GetOrCreateCounter("sluice_upstream_trips_total{" + l + "}")
+	ts.trips = set.GetOrCreateCounter(name("sluice_upstream_trips_total{" + l + "}"))
 	return ts
 }
 
