@@ -454,9 +454,10 @@ func TestStalledHandshakeTimesOut(t *testing.T) {
 	}
 }
 
-func TestOCSPStapleFetchedFromResponder(t *testing.T) {
-	f := newFixture(t)
-	responder := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// goodResponder answers every OCSP request "good", signed by the fixture's CA, valid for an
+// hour.
+func goodResponder(f *fixture) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		req, err := ocsp.ParseRequest(body)
 		if err != nil {
@@ -474,7 +475,12 @@ func TestOCSPStapleFetchedFromResponder(t *testing.T) {
 		}
 		w.Header().Set("Content-Type", "application/ocsp-response")
 		w.Write(der)
-	}))
+	}
+}
+
+func TestOCSPStapleFetchedFromResponder(t *testing.T) {
+	f := newFixture(t)
+	responder := httptest.NewServer(goodResponder(f))
 	defer responder.Close()
 	stapled := f.ca.issue(t, f.dir, "stapled", leafSpec{names: []string{"ocsp.test"}, ocspURL: responder.URL})
 	o := f.opts()
@@ -516,28 +522,14 @@ func TestOCSPFallsThroughToTheNextResponder(t *testing.T) {
 		http.Error(w, "try later", http.StatusServiceUnavailable)
 	}))
 	defer unavailable.Close()
+	answer := goodResponder(f)
 	responder := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if failing.Load() == 0 {
 			http.Error(w, "asked before the second responder", http.StatusTeapot)
 			return
 		}
 		good.Add(1)
-		body, _ := io.ReadAll(r.Body)
-		req, err := ocsp.ParseRequest(body)
-		if err != nil {
-			http.Error(w, err.Error(), 400)
-			return
-		}
-		now := time.Now()
-		der, err := ocsp.CreateResponse(f.ca.cert, f.ca.cert, ocsp.Response{
-			Status: ocsp.Good, SerialNumber: req.SerialNumber,
-			ThisUpdate: now.Add(-time.Minute), NextUpdate: now.Add(time.Hour),
-		}, f.ca.key)
-		if err != nil {
-			http.Error(w, err.Error(), 500)
-			return
-		}
-		w.Write(der)
+		answer(w, r)
 	}))
 	defer responder.Close()
 	stapled := f.ca.issue(t, f.dir, "fallback", leafSpec{names: []string{"ocsp.test"},
