@@ -158,22 +158,16 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	s.o.Metrics.WritePrometheus(w)
 	vm.WriteProcessMetrics(w) // go_* and process_*: memory, GC, CPU, open files
-	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
-	defer cancel()
-	pools, err := s.o.Gateway.PoolSizes(ctx)
+	pools, err := s.poolSizes(r.Context(), time.Second)
 	if err != nil {
 		return // the pools are a best effort: the loops may be stopping
 	}
-	byID := map[int]gateway.PoolSize{}
-	for _, p := range pools {
-		byID[p.TargetID] = p
-	}
 	for _, u := range s.o.Gateway.Upstreams() {
 		for _, t := range u.Targets {
-			p := byID[t.ID]
+			p := pools[u.Name+"/"+t.Addr]
 			l := fmt.Sprintf("{upstream=%q,target=%q}", u.Name, t.Addr)
-			vm.WriteGaugeUint64(w, "sluice_upstream_pool_open"+l, uint64(p.Open))
-			vm.WriteGaugeUint64(w, "sluice_upstream_pool_idle"+l, uint64(p.Idle))
+			vm.WriteGaugeUint64(w, "sluice_upstream_pool_open"+l, uint64(p[0]))
+			vm.WriteGaugeUint64(w, "sluice_upstream_pool_idle"+l, uint64(p[1]))
 		}
 		for _, b := range s.o.Gateway.Balance(u.Name) {
 			l := fmt.Sprintf("{upstream=%q,target=%q}", u.Name, b.Addr)
@@ -186,6 +180,29 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+}
+
+// poolSizes asks the loops for their pools, within timeout, and returns the open and idle
+// connections of every target of the current configuration by "upstream/address".
+func (s *Server) poolSizes(ctx context.Context, timeout time.Duration) (map[string][2]int, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ps, err := s.o.Gateway.PoolSizes(ctx)
+	if err != nil {
+		return map[string][2]int{}, err
+	}
+	byID := map[int]gateway.PoolSize{}
+	for _, p := range ps {
+		byID[p.TargetID] = p
+	}
+	out := map[string][2]int{}
+	for _, u := range s.o.Gateway.Upstreams() {
+		for _, t := range u.Targets {
+			p := byID[t.ID]
+			out[u.Name+"/"+t.Addr] = [2]int{p.Open, p.Idle}
+		}
+	}
+	return out, nil
 }
 
 func boolGauge(b bool) uint64 {
@@ -201,21 +218,7 @@ func (s *Server) stats(ctx context.Context) Stats {
 	if sec == nil { // before the first Tick: no rates yet, the rest is current
 		sec = &metrics.Second{Uptime: time.Since(s.o.Metrics.Started()), Version: s.o.Gateway.Version(), Connections: s.o.Gateway.Connections()}
 	}
-	pools := map[string][2]int{}
-	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-	defer cancel()
-	if ps, err := s.o.Gateway.PoolSizes(ctx); err == nil {
-		byID := map[int]gateway.PoolSize{}
-		for _, p := range ps {
-			byID[p.TargetID] = p
-		}
-		for _, u := range s.o.Gateway.Upstreams() {
-			for _, t := range u.Targets {
-				p := byID[t.ID]
-				pools[u.Name+"/"+t.Addr] = [2]int{p.Open, p.Idle}
-			}
-		}
-	}
+	pools, _ := s.poolSizes(ctx, 500*time.Millisecond) // best effort, like /metrics
 	out := statsOf(s.o.Instance, sec, pools, matchesOf(s.o.Gateway.Snapshot()))
 	live(&out, s.o.Gateway)
 	return out
