@@ -131,3 +131,13 @@ func WithDefaults(o Options) Options {
 	}
 	return o
 }
+
+// clockEpoch anchors Nanotime.
+var clockEpoch = time.Now()
+
+// Nanotime is the process's one monotonic clock, in nanoseconds since the package started.
+// Every backend's Loop.Now, the TLS stream path's clock and the balancers' clock are this one,
+// so a deadline or timestamp written on one loop (a breaker opening, an ejection, a rate
+// limit's state) compares exactly with another's, whichever engine runs; and a wall-clock step
+// moves none of them.
+func Nanotime() int64 { return int64(time.Since(clockEpoch)) }

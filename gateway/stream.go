@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluice-gw/sluice/engine"
 	"github.com/sluice-gw/sluice/http1"
 	"github.com/sluice-gw/sluice/proxy"
 )
@@ -39,11 +40,9 @@ const (
 	writeTimeout   = 30 * time.Second
 )
 
-// streamEpoch anchors the stream driver's clock; it is created at package start, as the epoll
-// engine's, so both clocks agree within milliseconds for limits shared by every listener.
-var streamEpoch = time.Now()
-
-func streamNow() int64 { return int64(time.Since(streamEpoch)) }
+// streamNow is the stream path's clock: the loops' own (engine.Nanotime), so limits and
+// balancer state shared by every listener compare exactly.
+func streamNow() int64 { return engine.Nanotime() }
 
 // errUpstreamNeedsTLS answers a loop session routed to a TLS upstream (see driver.go).
 var errUpstreamNeedsTLS = errors.New("gateway: upstream needs TLS: use a TLS listener")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluice-gw/sluice/config"
+	"github.com/sluice-gw/sluice/engine"
 	"github.com/sluice-gw/sluice/http1"
 	"github.com/sluice-gw/sluice/lb"
 	"github.com/sluice-gw/sluice/proxy"
@@ -18,14 +19,11 @@ import (
 // detector, breakers and a retry budget, all kept in a registry that outlives reloads so that
 // an unchanged target keeps its health, ejection, breaker and latency state.
 
-// lbEpoch anchors lbNow.
-var lbEpoch = time.Now()
-
-// lbNow is the one clock of every lb decision. The loops' clocks differ by engine (gnet stamps
-// Unix time, the epoll loop its own monotonic epoch) and sweeps and health checks run off the
-// loops, yet ejection deadlines and breaker timers written by one must be read by the others:
-// so Pick and Done ignore the loop's now and read this monotonic clock (a vDSO read, ~20ns).
-func lbNow() int64 { return int64(time.Since(lbEpoch)) }
+// lbNow is the clock of the lb decisions made off the loops (sweeps, health checks, admin
+// actions): engine.Nanotime, the loops' own clock. Pick, Retry and Done take the loop's now,
+// read once per wake-up, instead of reading the clock twice more per request. A loop's now may
+// trail another loop's by the length of a batch; lb's windows and deadlines allow for that.
+func lbNow() int64 { return engine.Nanotime() }
 
 // sweepEvery is how often ejections are swept and admin drains are mirrored into lb targets.
 const sweepEvery = 100 * time.Millisecond
@@ -101,8 +99,7 @@ var (
 // see is the admin drain flag set on the proxy.Target since the last sweep, and the breaker's
 // half-open probe quota, which only Allow consumes. A target failing either is excluded and
 // the pick repeated, at most lb.MaxExclude times.
-func (b *lbBalancer) Pick(_ int64, key uint64) *proxy.Target {
-	now := lbNow()
+func (b *lbBalancer) Pick(now int64, key uint64) *proxy.Target {
 	if bud := b.u.budget; bud != nil {
 		bud.OnRequest(now)
 	}
@@ -141,8 +138,7 @@ func (b *lbBalancer) pick(now int64, key uint64, avoid *proxy.Target) *proxy.Tar
 // backoff with full jitter, which spreads the retries of clients that failed together. It
 // returns nil when the budget is spent or no target can take the request; the caller then
 // answers with the failure it has.
-func (b *lbBalancer) Retry(_ int64, key uint64, failed *proxy.Target, attempt int) (*proxy.Target, time.Duration) {
-	now := lbNow()
+func (b *lbBalancer) Retry(now int64, key uint64, failed *proxy.Target, attempt int) (*proxy.Target, time.Duration) {
 	u := b.u
 	if u.budget != nil && !u.budget.TryRetry(now) {
 		return nil, 0
@@ -159,12 +155,11 @@ func (b *lbBalancer) Retry(_ int64, key uint64, failed *proxy.Target, attempt in
 
 // Done settles an exchange: it releases the in-flight count and feeds the latency estimate, the
 // breaker and the outlier detector. A client that went away says nothing about the target.
-func (b *lbBalancer) Done(t *proxy.Target, _ int64, o proxy.Outcome, rtt int64) {
+func (b *lbBalancer) Done(t *proxy.Target, now int64, o proxy.Outcome, rtt int64) {
 	lt := b.lbTarget(t)
 	if lt == nil {
 		return
 	}
-	now := lbNow()
 	lt.Release()
 	d := time.Duration(rtt)
 	switch o {

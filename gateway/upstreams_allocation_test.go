@@ -21,12 +21,14 @@ func TestBalancerPickDoneAllocatesNothing(t *testing.T) {
 		bal := u.Balancer
 		rp := bal.(proxy.RetryPicker)
 		var i uint64
+		now := lbNow()
 		if n := testing.AllocsPerRun(1000, func() {
 			i++
-			pt := bal.Pick(0, i*0x9e3779b97f4a7c15)
-			bal.Done(pt, 0, proxy.OutcomeConnectFailure, 0)
-			if r, _ := rp.Retry(0, i, pt, 0); r != nil {
-				bal.Done(r, 0, proxy.OutcomeSuccess, 1000)
+			now += 1000
+			pt := bal.Pick(now, i*0x9e3779b97f4a7c15)
+			bal.Done(pt, now, proxy.OutcomeConnectFailure, 0)
+			if r, _ := rp.Retry(now, i, pt, 0); r != nil {
+				bal.Done(r, now, proxy.OutcomeSuccess, 1000)
 			}
 		}); n != 0 {
 			t.Errorf("%q: %v allocations per Pick/Done/Retry, want 0", extra, n)

@@ -75,9 +75,9 @@ func targetByAddr(u *proxy.Upstream, addr string) *proxy.Target {
 
 // exchange picks and settles one request with outcome o, returning the target.
 func exchange(u *proxy.Upstream, o proxy.Outcome) *proxy.Target {
-	t := u.Balancer.Pick(0, 0)
+	t := u.Balancer.Pick(lbNow(), 0)
 	if t != nil {
-		u.Balancer.Done(t, 0, o, int64(time.Millisecond))
+		u.Balancer.Done(t, lbNow(), o, int64(time.Millisecond))
 	}
 	return t
 }
@@ -105,7 +105,7 @@ func TestBalancerCountsInFlightUntilDone(t *testing.T) {
 	u := f.build("    balancer: least_request\n", addrA, addrB)
 	var picked []*proxy.Target
 	for i := 0; i < 10; i++ {
-		picked = append(picked, u.Balancer.Pick(0, 0))
+		picked = append(picked, u.Balancer.Pick(lbNow(), 0))
 	}
 	la, lbt := f.lbTarget(u, addrA), f.lbTarget(u, addrB)
 	if got := la.Inflight() + lbt.Inflight(); got != 10 {
@@ -115,7 +115,7 @@ func TestBalancerCountsInFlightUntilDone(t *testing.T) {
 		t.Fatalf("least_request spread %d/%d, want within one", la.Inflight(), lbt.Inflight())
 	}
 	for _, pt := range picked {
-		u.Balancer.Done(pt, 0, proxy.OutcomeAbandoned, 0)
+		u.Balancer.Done(pt, lbNow(), proxy.OutcomeAbandoned, 0)
 	}
 	if la.Inflight() != 0 || lbt.Inflight() != 0 {
 		t.Fatalf("in flight %d/%d after Done, want 0", la.Inflight(), lbt.Inflight())
@@ -127,8 +127,8 @@ func TestConsecutiveConnectFailuresEjectTheTarget(t *testing.T) {
 	u := f.build("    outlier_detection: { consecutive_connect_failures: 2, max_ejection_percent: 50 }\n", addrA, addrB)
 	pa := targetByAddr(u, addrA)
 	for i := 0; i < 2; i++ {
-		u.Balancer.(*lbBalancer).Pick(0, 0) // keep the round robin moving
-		u.Balancer.Done(pa, 0, proxy.OutcomeConnectFailure, 0)
+		u.Balancer.(*lbBalancer).Pick(lbNow(), 0) // keep the round robin moving
+		u.Balancer.Done(pa, lbNow(), proxy.OutcomeConnectFailure, 0)
 	}
 	// Done released two requests never acquired on A; rebalance the counter for the check.
 	f.lbTarget(u, addrA).Acquire()
@@ -149,7 +149,7 @@ func TestReloadKeepsStateOfUnchangedTargets(t *testing.T) {
 	u1 := f.build(extra, addrA, addrB)
 	la := f.lbTarget(u1, addrA)
 	la.Acquire()
-	u1.Balancer.Done(targetByAddr(u1, addrA), 0, proxy.OutcomeError, 0)
+	u1.Balancer.Done(targetByAddr(u1, addrA), lbNow(), proxy.OutcomeError, 0)
 	if !la.Ejected(lbNow()) {
 		t.Fatal("A not ejected")
 	}
@@ -168,7 +168,7 @@ func TestReloadKeepsStateOfUnchangedTargets(t *testing.T) {
 	}
 	// The old snapshot's adapter no longer picks B (it left the set) and maps nothing to C.
 	for i := 0; i < 20; i++ {
-		if pt := u1.Balancer.Pick(0, 0); pt != nil {
+		if pt := u1.Balancer.Pick(lbNow(), 0); pt != nil {
 			t.Fatalf("old snapshot picked %s, want nil: A is ejected, B left, C is not in it", pt.Addr)
 		}
 	}
@@ -192,18 +192,18 @@ func TestBreakerOpensThenHalfOpensWithOneProbe(t *testing.T) {
 	if br.State() != lb.Open {
 		t.Fatalf("state %v after 4 failures of 4, want open", br.State())
 	}
-	if pt := u.Balancer.Pick(0, 0); pt != nil {
+	if pt := u.Balancer.Pick(lbNow(), 0); pt != nil {
 		t.Fatal("open breaker let a request through")
 	}
 	time.Sleep(60 * time.Millisecond)
-	probe := u.Balancer.Pick(0, 0)
+	probe := u.Balancer.Pick(lbNow(), 0)
 	if probe == nil {
 		t.Fatal("no probe after open_duration")
 	}
-	if pt := u.Balancer.Pick(0, 0); pt != nil {
+	if pt := u.Balancer.Pick(lbNow(), 0); pt != nil {
 		t.Fatal("a second request got through while the single probe is out")
 	}
-	u.Balancer.Done(probe, 0, proxy.OutcomeSuccess, int64(time.Millisecond))
+	u.Balancer.Done(probe, lbNow(), proxy.OutcomeSuccess, int64(time.Millisecond))
 	if br.State() != lb.Closed {
 		t.Fatalf("state %v after a successful probe, want closed", br.State())
 	}
@@ -224,9 +224,9 @@ func TestRetryGoesToAnotherTargetWithinTheBudget(t *testing.T) {
 	pa := targetByAddr(u, addrA)
 	var retried int
 	for i := 0; i < 10; i++ {
-		first := ad.Pick(0, 0)
-		ad.Done(first, 0, proxy.OutcomeConnectFailure, 0)
-		if r, delay := ad.Retry(0, 0, first, 0); r != nil {
+		first := ad.Pick(lbNow(), 0)
+		ad.Done(first, lbNow(), proxy.OutcomeConnectFailure, 0)
+		if r, delay := ad.Retry(lbNow(), 0, first, 0); r != nil {
 			if delay != 0 {
 				t.Fatalf("retry %d on another target waits %v, want 0", i, delay)
 			}
@@ -234,7 +234,7 @@ func TestRetryGoesToAnotherTargetWithinTheBudget(t *testing.T) {
 				t.Fatalf("retry %d went to the failed target %s", i, r.Addr)
 			}
 			retried++
-			ad.Done(r, 0, proxy.OutcomeSuccess, 0)
+			ad.Done(r, lbNow(), proxy.OutcomeSuccess, 0)
 		}
 	}
 	// 10 requests at 50% allow 5 retries; checks and deposits interleave, so 5 exactly.
@@ -251,10 +251,10 @@ func TestRetryOnTheOnlyTargetBacksOffWithJitter(t *testing.T) {
 	var maxSeen [4]time.Duration
 	distinct := map[time.Duration]bool{}
 	for i := 0; i < 200; i++ {
-		first := ad.Pick(0, 0)
-		ad.Done(first, 0, proxy.OutcomeConnectFailure, 0)
+		first := ad.Pick(lbNow(), 0)
+		ad.Done(first, lbNow(), proxy.OutcomeConnectFailure, 0)
 		attempt := i % 4
-		r, delay := ad.Retry(0, 0, first, attempt)
+		r, delay := ad.Retry(lbNow(), 0, first, attempt)
 		if r != first {
 			t.Fatalf("retry went to %v, want the only target", r)
 		}
@@ -264,7 +264,7 @@ func TestRetryOnTheOnlyTargetBacksOffWithJitter(t *testing.T) {
 		}
 		maxSeen[attempt] = max(maxSeen[attempt], delay)
 		distinct[delay] = true
-		ad.Done(r, 0, proxy.OutcomeSuccess, 0)
+		ad.Done(r, lbNow(), proxy.OutcomeSuccess, 0)
 	}
 	if len(distinct) < 100 || maxSeen[3] < 30*time.Millisecond {
 		t.Fatalf("%d distinct delays, attempt-3 max %v: no jitter or no growth", len(distinct), maxSeen[3])

@@ -30,11 +30,8 @@ const (
 	listenerPad = 0
 )
 
-// epoch anchors the loops' monotonic clock.
-var epoch = time.Now()
-
-// nanotime is monotonic nanoseconds since epoch (time.Since reads the monotonic clock).
-func nanotime() int64 { return int64(time.Since(epoch)) }
+// nanotime is the engine's clock (engine.Nanotime), read once per wake-up.
+func nanotime() int64 { return engine.Nanotime() }
 
 // loop is one event loop: a goroutine, an epoll set, an eventfd for wake-ups, the loop's
 // listeners and the connections it owns. Fields above mu are touched only by the loop

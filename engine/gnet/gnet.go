@@ -224,7 +224,7 @@ func (s *server) loopOf(el gn.EventLoop) *loop {
 		s.byEL = make(map[gn.EventLoop]*loop)
 	}
 	l := &loop{s: s, el: el, idx: len(s.loops)}
-	l.now.Store(time.Now().UnixNano())
+	l.now.Store(engine.Nanotime())
 	s.loops = append(s.loops, l)
 	s.byEL[el] = l
 	return l
@@ -246,7 +246,7 @@ func (s *server) OnOpen(gc gn.Conn) ([]byte, gn.Action) {
 	if _, dialed := gc.Context().(*dialRequest); !dialed && s.private {
 		return nil, gn.Close
 	}
-	l.now.Store(time.Now().UnixNano())
+	l.now.Store(engine.Nanotime())
 	c := &conn{gc: gc, l: l, remote: gc.RemoteAddr()}
 	l.enter()
 	defer l.leave()
@@ -266,7 +266,7 @@ func (s *server) OnTraffic(gc gn.Conn) gn.Action {
 		return gn.None
 	}
 	l := c.l
-	l.now.Store(time.Now().UnixNano())
+	l.now.Store(engine.Nanotime())
 	l.enter()
 	s.h.OnData(c)
 	l.leave()
@@ -395,7 +395,7 @@ type loop struct {
 func (l *loop) Index() int { return l.idx }
 func (l *loop) Now() int64 { return l.now.Load() }
 func (l *loop) tick() {
-	now := time.Now().UnixNano()
+	now := engine.Nanotime()
 	l.now.Store(now)
 	l.enter()
 	defer l.leave()
@@ -434,7 +434,7 @@ func (l *loop) tick() {
 
 func (l *loop) Execute(fn func()) error {
 	return l.el.Execute(context.Background(), gn.RunnableFunc(func(context.Context) error {
-		l.now.Store(time.Now().UnixNano())
+		l.now.Store(engine.Nanotime())
 		l.enter()
 		fn()
 		l.leave()
