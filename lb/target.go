@@ -262,11 +262,19 @@ func (t *Target) ewmaAt(now int64, tau time.Duration, def float64) float64 {
 }
 
 // decay returns exp(-dt/tau), 1 for dt <= 0.
+//
+// Between requests to a busy target dt/tau is tiny (microseconds against the default 10 s), and
+// there the Taylor series to the cubic term is exp to within x⁴/24 < 5e-14 relative, at a
+// fraction of math.Exp's cost on the per-request path (TestDecayMatchesExp).
 func decay(dt int64, tau time.Duration) float64 {
 	if dt <= 0 {
 		return 1
 	}
-	return math.Exp(-float64(dt) / float64(tau))
+	x := float64(dt) / float64(tau)
+	if x < 1e-3 {
+		return 1 - x*(1-x*(0.5-x*(1.0/6)))
+	}
+	return math.Exp(-x)
 }
 
 // MaxExclude is how many already-tried targets an Exclude remembers.
