@@ -138,12 +138,13 @@ pids_of() {
 	echo "$p"
 	for c in $(pgrep -P "$p" 2>/dev/null); do pids_of "$c"; done
 }
-# cpu_ticks PIDS...: utime+stime (fields 14, 15 of /proc/PID/stat) summed.
+# cpu_ticks PIDS...: utime+stime (fields 14, 15 of /proc/PID/stat) summed, then utime alone
+# (user space: the proxy's own code, as opposed to the kernel's work for it).
 # The command name (field 2) may hold spaces: cut the line after its ')'.
 cpu_ticks() {
 	local p
 	for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null; done |
-		awk '{ sub(/^.*\) /, ""); sum += $12 + $13 } END { print sum + 0 }'
+		awk '{ sub(/^.*\) /, ""); sum += $12 + $13; user += $12 } END { print sum + 0, user + 0 }'
 }
 # rss_kib PIDS...: resident set summed, KiB.
 rss_kib() {
@@ -315,13 +316,14 @@ measure() {
 
 	# Saturated, closed loop, `sluice bench`.
 	if ((sluice_ok)); then
-		t0=$(cpu_ticks "${pids[@]}")
+		read -r t0 u0 < <(cpu_ticks "${pids[@]}")
 		gen timeout $((secs + 30)) "$tmp/sluice" bench -q -c "$conns" --duration "${secs}s" --json "$url" >"$dir/sat.json" 2>"$dir/sat.err"
-		t1=$(cpu_ticks "${pids[@]}")
+		read -r t1 u1 < <(cpu_ticks "${pids[@]}")
 		n=$(jq -r '.requests' "$dir/sat.json" 2>/dev/null)
 		if [[ $n =~ ^[0-9]+$ ]] && ((n > 0)); then
 			record "$sys" sat_rps "$(jq -r .rps "$dir/sat.json")"
 			record "$sys" sat_cpu_us "$(echo "($t1 - $t0) * 1000000 / $hz / $n" | bc -l)"
+			record "$sys" sat_user_us "$(echo "($u1 - $u0) * 1000000 / $hz / $n" | bc -l)"
 			record "$sys" sat_errors "$(jq -r '[.errors[]] | add' "$dir/sat.json")"
 		else
 			log "$sys: saturated sluice bench run failed: $(head -c 300 "$dir/sat.err")"
@@ -330,13 +332,14 @@ measure() {
 
 	# Saturated, closed loop, wrk (one thread: it has one CPU).
 	if command -v wrk >/dev/null; then
-		t0=$(cpu_ticks "${pids[@]}")
+		read -r t0 u0 < <(cpu_ticks "${pids[@]}")
 		gen timeout $((secs + 30)) wrk -t1 -c"$conns" -d"${secs}s" "$url" >"$dir/wrk.out" 2>&1
-		t1=$(cpu_ticks "${pids[@]}")
+		read -r t1 u1 < <(cpu_ticks "${pids[@]}")
 		n=$(awk '/requests in/ {print $1}' "$dir/wrk.out")
 		if [[ $n =~ ^[0-9]+$ ]] && ((n > 0)); then
 			record "$sys" wrk_rps "$(awk '/^Requests\/sec:/ {print $2}' "$dir/wrk.out")"
 			record "$sys" wrk_cpu_us "$(echo "($t1 - $t0) * 1000000 / $hz / $n" | bc -l)"
+			record "$sys" wrk_user_us "$(echo "($u1 - $u0) * 1000000 / $hz / $n" | bc -l)"
 		else
 			log "$sys: wrk run failed: $(tail -2 "$dir/wrk.out" | tr '\n' ' ')"
 		fi
@@ -351,9 +354,9 @@ measure() {
 			perfpid=$!
 		fi
 		c0=$(ctx_switches "${pids[@]}")
-		t0=$(cpu_ticks "${pids[@]}")
+		read -r t0 u0 < <(cpu_ticks "${pids[@]}")
 		gen timeout $((secs + 30)) "$tmp/sluice" bench -q -c "$conns" --rate "$rate" --duration "${secs}s" --json "$url" >"$dir/rate.json" 2>"$dir/rate.err"
-		t1=$(cpu_ticks "${pids[@]}")
+		read -r t1 u1 < <(cpu_ticks "${pids[@]}")
 		c1=$(ctx_switches "${pids[@]}")
 		[[ -n $perfpid ]] && wait "$perfpid"
 		n=$(jq -r '.requests' "$dir/rate.json" 2>/dev/null)
@@ -377,6 +380,7 @@ measure() {
 				record "$sys" rate_wait "$(per "$waits")"
 			fi
 			record "$sys" rate_cpu_us "$(echo "($t1 - $t0) * 1000000 / $hz / $n" | bc -l)"
+			record "$sys" rate_user_us "$(echo "($u1 - $u0) * 1000000 / $hz / $n" | bc -l)"
 			record "$sys" rate_p50 "$(jq -r .latency.corrected.p50_us "$dir/rate.json")"
 			record "$sys" rate_p99 "$(jq -r .latency.corrected.p99_us "$dir/rate.json")"
 			record "$sys" rate_p999 "$(jq -r .latency.corrected.p99_9_us "$dir/rate.json")"
@@ -460,13 +464,13 @@ while [[ -e $out ]]; do out=$outdir/$(date -u +%F)-$i.md; i=$((i + 1)); done
 		echo "| $sys | $(cell "$sys" sat_rps 0) | $(cell "$sys" wrk_rps 0) | $(cell "$sys" sat_cpu_us 1) | $(cell "$sys" wrk_cpu_us 1) | $(cell "$sys" rate_rps 0) | $(cell "$sys" rate_cpu_us 1) | $(cell "$sys" rate_p50 0) | $(cell "$sys" rate_p99 0) | $(cell "$sys" rate_p999 0) | $(cell "$sys" idle_kib 2) |"
 	done
 	echo
-	echo "Kernel work per request at $rate req/s (same runs; context switches of all the proxy's threads from /proc, system calls counted by perf stat):"
+	echo "Kernel work per request at $rate req/s (same runs; context switches of all the proxy's threads from /proc, system calls counted by perf stat), and the user-space share of the CPU per request (utime; the kernel tick samples the split, the sum is exact):"
 	echo
-	echo "| system | context switches/req | syscalls/req | epoll waits/req | epoll_ctl/req | futex/req |"
-	echo "| --- | --- | --- | --- | --- | --- |"
+	echo "| system | context switches/req | syscalls/req | epoll waits/req | epoll_ctl/req | futex/req | user us/req saturated (sluice bench / wrk) | user us/req at $rate/s |"
+	echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 	for sys in "${syslist[@]}"; do
 		awk -F'\t' -v s="$sys" '$1 == s && $2 == "ok" {found = 1} END {exit !found}' "$data" 2>/dev/null || continue
-		echo "| $sys | $(cell "$sys" rate_cs 2) | $(cell "$sys" rate_sys 2) | $(cell "$sys" rate_wait 2) | $(cell "$sys" rate_ctl 2) | $(cell "$sys" rate_futex 2) |"
+		echo "| $sys | $(cell "$sys" rate_cs 2) | $(cell "$sys" rate_sys 2) | $(cell "$sys" rate_wait 2) | $(cell "$sys" rate_ctl 2) | $(cell "$sys" rate_futex 2) | $(cell "$sys" sat_user_us 1) / $(cell "$sys" wrk_user_us 1) | $(cell "$sys" rate_user_us 1) |"
 	done
 	short=$(awk -F'\t' -v n="$idle" '$2 == "idle_n" && $3 < n {print $1 " " $3}' "$data" | sort -u | tr '\n' ',' | sed 's/,$//; s/,/, /g')
 	[[ -n $short ]] && { echo; echo "Idle connections held where the descriptor limit ($fdlim) did not allow $idle: $short."; }
