@@ -267,7 +267,9 @@ func (m *Metrics) Observe(r *proxy.Record) {
 		if targetFailed(r) {
 			ts.errors.Inc()
 			ts.consecutive.Add(1)
-		} else if r.UpstreamRTT > 0 {
+		} else if r.UpstreamRTT > 0 && ts.consecutive.Load() != 0 {
+			// Read first: on the usual path the count is already 0, and a store would take
+			// the cache line away from every other loop serving this target.
 			ts.consecutive.Store(0)
 		}
 		if r.UpstreamRTT > 0 {
