@@ -41,6 +41,7 @@ func (d *driver) loopState(l engine.Loop) *loopState {
 		return ls
 	}
 	ls := &loopState{d: d, l: l}
+	ls.xpool.Loop = i    // the loop's own metrics shard
 	d.loops[i].Store(ls) // only loop i itself gets here
 	return ls
 }

@@ -40,6 +40,10 @@ const (
 	writeTimeout   = 30 * time.Second
 )
 
+// streamConns numbers the stream path's connections; the number picks a connection's metrics
+// shard (proxy.ExchangePool.Loop), which spreads the goroutines over the shards.
+var streamConns atomic.Uint64
+
 // streamNow is the stream path's clock: the loops' own (engine.Nanotime), so limits and
 // balancer state shared by every listener compare exactly.
 func streamNow() int64 { return engine.Nanotime() }
@@ -167,7 +171,7 @@ func (d *streamDriver) run(c net.Conn, pending []byte, start func(sc *streamConn
 		defer d.open.Add(-1)
 	}
 	bp := readBufs.Get().(*[]byte)
-	sc := &streamConn{d: d, c: c, in: (*bp)[:cap(*bp)], xpool: proxy.ExchangePool{Max: 1}}
+	sc := &streamConn{d: d, c: c, in: (*bp)[:cap(*bp)], xpool: proxy.ExchangePool{Max: 1, Loop: int(streamConns.Add(1))}}
 	sc.cond.L = &sc.mu
 	sc.flushClientFn = sc.flushClient
 	for len(sc.in) < len(pending)+streamReadBuf/2 {

@@ -132,14 +132,10 @@ func (m *Metrics) Tick(now time.Time) *Second {
 	for _, v := range all {
 		rs := v.rs
 		a := &rs.agg
-		cur := rs.requests.Get()
-		var cls [numClasses]uint64
-		for c := range cls {
-			cls[c] = rs.classes[c].Get()
-		}
-		rej := rs.rejected.Get()
-		bi, bo := rs.bytesIn.Get(), rs.bytesOut.Get()
-		rs.window.load(&a.curLat)
+		tot := rs.totals()
+		cur, cls, rej := tot.requests, tot.classes, tot.rejected
+		bi, bo := tot.bytesIn, tot.bytesOut
+		rs.loadWindow(&a.curLat)
 		dReq := cur - a.prevReq
 		d5 := cls[class5xx] - a.prevClass[class5xx]
 		rsec := RouteSecond{
@@ -213,9 +209,10 @@ func (a *routeAgg) history(ring []float64) []float64 {
 
 func (m *Metrics) tickTarget(ts *targetSeries, secs float64, now time.Time) TargetSecond {
 	a := &ts.agg
-	req, errs, r5xx := ts.requests.Get(), ts.errors.Get(), ts.classes[class5xx].Get()
-	sum, count := ts.rttSum.Load(), ts.rttCount.Load()
-	ts.window.load(&a.curLat)
+	tot := ts.totals()
+	req, errs, r5xx := tot.requests, tot.errors, tot.classes[class5xx]
+	sum, count := tot.rttSum, tot.rttCount
+	ts.loadWindow(&a.curLat)
 	if dc := count - a.prevCount; dc > 0 {
 		avg := float64(sum-a.prevSum) / float64(dc) / 1e9
 		if a.ewma == 0 {

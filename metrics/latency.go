@@ -53,9 +53,10 @@ func (h *latencyBuckets) record(ns int64) { h[latencyIndex(ns)].Add(1) }
 // latencyCounts holds one snapshot of latencyBuckets; deltas of two give a window.
 type latencyCounts [latBuckets]uint64
 
-func (h *latencyBuckets) load(dst *latencyCounts) {
+// addTo adds h's counts into dst (the shards of a series are summed this way).
+func (h *latencyBuckets) addTo(dst *latencyCounts) {
 	for i := range h {
-		dst[i] = h[i].Load()
+		dst[i] += h[i].Load()
 	}
 }
 

@@ -30,6 +30,9 @@ type Options struct {
 	// generation; nil reports 0.
 	Connections func() int64
 	Version     func() uint64
+	// Shards is how many loops record without sharing a cache line (shards.go); 0 means the
+	// CPU count. It is rounded up to a power of two, at most 16.
+	Shards int
 	// TargetRetention is how long the series of a target that left the configuration stay
 	// exported (default 10 minutes): long enough for scrapers to see its last counts, short
 	// enough that discovered targets which come and go with deployments do not pile up.
@@ -42,8 +45,11 @@ type Metrics struct {
 	o   Options
 	set *vm.Set
 
-	idx  atomic.Pointer[index]
-	none *routeSeries
+	idx       atomic.Pointer[index]
+	none      *routeSeries
+	nshards   int
+	shardMask int
+	flushMu   sync.Mutex // serialises flush+write of a scrape: histograms are rebuilt
 
 	mu       sync.Mutex // Prepare, Tick and the series maps
 	routes   map[string]*routeSeries
@@ -86,8 +92,11 @@ func New(o Options) *Metrics {
 		o.TargetRetention = 10 * time.Minute
 	}
 	now := time.Now()
+	nshards := shardCount(o.Shards)
 	m := &Metrics{
 		o:          o,
+		nshards:    nshards,
+		shardMask:  nshards - 1,
 		set:        o.Set,
 		routes:     map[string]*routeSeries{},
 		targets:    map[string]map[string]*targetSeries{},
@@ -97,7 +106,7 @@ func New(o Options) *Metrics {
 		reloadsErr: o.Set.GetOrCreateCounter(`sluice_reloads_total{result="error"}`),
 		tickCh:     make(chan struct{}),
 	}
-	m.none = newRouteSeries(m.set, NoRoute)
+	m.none = newRouteSeries(m.set, NoRoute, m.nshards)
 	m.tail.init(o.TailSize, o.TailPerSecond)
 	m.events.init(o.EventSize)
 	m.set.NewGauge("sluice_connections", func() float64 {
@@ -124,7 +133,13 @@ func (m *Metrics) Set() *vm.Set { return m.set }
 func (m *Metrics) Started() time.Time { return m.started }
 
 // WritePrometheus writes every series in the Prometheus text format.
-func (m *Metrics) WritePrometheus(w io.Writer) { m.set.WritePrometheus(w) }
+// The per-loop shards are summed into the series first.
+func (m *Metrics) WritePrometheus(w io.Writer) {
+	m.flushMu.Lock()
+	defer m.flushMu.Unlock()
+	m.flush()
+	m.set.WritePrometheus(w)
+}
 
 // Prepare creates the series of a snapshot's routes, upstreams and targets and makes the
 // snapshot's records find them. Call it before the snapshot serves (gateway start and every
@@ -151,7 +166,7 @@ func (m *Metrics) Prepare(s *proxy.Snapshot) {
 			}
 			rs := m.routes[pr.Name]
 			if rs == nil {
-				rs = newRouteSeries(m.set, pr.Name)
+				rs = newRouteSeries(m.set, pr.Name, m.nshards)
 				m.routes[pr.Name] = rs
 			}
 			maxIdx = max(maxIdx, pr.Index)
@@ -185,7 +200,7 @@ func (m *Metrics) Prepare(s *proxy.Snapshot) {
 				}
 				ts := byAddr[t.Addr]
 				if ts == nil {
-					ts = newTargetSeries(m.set, up.Name, t.Addr)
+					ts = newTargetSeries(m.set, up.Name, t.Addr, m.nshards)
 					byAddr[t.Addr] = ts
 				}
 				ts.target.Store(t)
@@ -242,30 +257,33 @@ func (m *Metrics) Observe(r *proxy.Record) {
 	if d < 0 {
 		d = 0
 	}
-	rs.requests.Inc()
-	rs.classes[c].Inc()
+	shard := r.Loop & m.shardMask
+	rsh := &rs.shards[shard]
+	rsh.requests.Add(1)
+	rsh.classes[c].Add(1)
 	if r.Status == 429 {
-		rs.rejected.Inc()
+		rsh.rejected.Add(1)
 		if r.RefusedKey != nil {
 			m.top.add(r.RefusedKey) // what the limit counted: client, API key, route...
 		} else {
 			m.top.add(r.ClientIP)
 		}
 	}
-	rs.bytesIn.AddInt64(r.BytesIn)
-	rs.bytesOut.AddInt64(r.BytesOut)
-	rs.latency.Update(float64(d) / 1e9)
-	rs.window.record(d)
+	rsh.bytesIn.Add(uint64(max(r.BytesIn, 0)))
+	rsh.bytesOut.Add(uint64(max(r.BytesOut, 0)))
+	rsh.latency.Update(float64(d) / 1e9)
+	rsh.window.record(d)
 
 	var ts *targetSeries
 	if r.Target != nil {
 		ts = ix.target(r.Target)
 	}
 	if ts != nil {
-		ts.requests.Inc()
-		ts.classes[c].Inc()
+		tsh := &ts.shards[shard]
+		tsh.requests.Add(1)
+		tsh.classes[c].Add(1)
 		if targetFailed(r) {
-			ts.errors.Inc()
+			tsh.errors.Add(1)
 			ts.consecutive.Add(1)
 		} else if r.UpstreamRTT > 0 && ts.consecutive.Load() != 0 {
 			// Read first: on the usual path the count is already 0, and a store would take
@@ -273,13 +291,13 @@ func (m *Metrics) Observe(r *proxy.Record) {
 			ts.consecutive.Store(0)
 		}
 		if r.UpstreamRTT > 0 {
-			ts.rtt.Update(float64(r.UpstreamRTT) / 1e9)
-			ts.window.record(r.UpstreamRTT)
-			ts.rttSum.Add(r.UpstreamRTT)
-			ts.rttCount.Add(1)
+			tsh.rtt.Update(float64(r.UpstreamRTT) / 1e9)
+			tsh.window.record(r.UpstreamRTT)
+			tsh.rttSum.Add(r.UpstreamRTT)
+			tsh.rttCount.Add(1)
 		}
 	}
-	m.tail.offer(r, rs, ts, d)
+	m.tail.offer(r, rs, ts, d, shard)
 }
 
 // targetFailed reports whether the exchange failed because of its target: the gateway had to

@@ -379,3 +379,45 @@ func TestSeriesOfAGoneTargetAreUnregisteredAfterTheRetention(t *testing.T) {
 		t.Fatalf("returning target: %s = %v, want a fresh 0", series, got)
 	}
 }
+
+// TestLoopsRecordIntoShardsThatAddUp records from eight loops, more than the four shards, and
+// checks that the scrape (counters and histogram counts) and the per-second aggregate see the
+// sum of all of them, as one loop's records would give.
+func TestLoopsRecordIntoShardsThatAddUp(t *testing.T) {
+	f := newFixture(t)
+	m := New(Options{Shards: 4})
+	m.Prepare(f.snap)
+	m.Tick(time.Now())
+	const perLoop = 25
+	for loop := 0; loop < 8; loop++ {
+		for i := 0; i < perLoop; i++ {
+			r := rec(f.users, f.u1, 200+300*(i%2), 2e6, 1e6, "/users/")
+			r.Loop = loop
+			m.Observe(r)
+		}
+	}
+	got := scrape(t, m)
+	want := map[string]float64{
+		`sluice_requests_total{route="users"}`:                                             200,
+		`sluice_responses_total{route="users",class="2xx"}`:                                8 * 13, // the even i of each loop
+		`sluice_responses_total{route="users",class="5xx"}`:                                8 * 12,
+		`sluice_request_bytes_total{route="users"}`:                                        200 * 100,
+		`sluice_request_duration_seconds_count{route="users"}`:                             200,
+		`sluice_upstream_requests_total{upstream="users",target="127.0.0.1:9001"}`:         200,
+		`sluice_upstream_duration_seconds_count{upstream="users",target="127.0.0.1:9001"}`: 200,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	if again := scrape(t, m); again[`sluice_request_duration_seconds_count{route="users"}`] != 200 {
+		t.Error("a second scrape changed the histogram: shards merged twice")
+	}
+	s := m.Tick(time.Now().Add(time.Second))
+	for _, r := range s.Routes {
+		if r.Name == "users" && r.Requests != 200 {
+			t.Errorf("aggregate: users requests %d, want 200", r.Requests)
+		}
+	}
+}

@@ -39,6 +39,9 @@ const NoRoute = "(none)"
 
 // routeSeries are one route's series. They are keyed by the route's configured name and live
 // as long as the Metrics, so a reload that keeps a route keeps its counts.
+//
+// The registered series are what a scrape reads; Observe writes the series' shards instead, one
+// per loop (shards.go), and a scrape first sums the shards into the registered series.
 type routeSeries struct {
 	name     string
 	requests *vm.Counter
@@ -47,10 +50,19 @@ type routeSeries struct {
 	bytesIn  *vm.Counter
 	bytesOut *vm.Counter
 	latency  *vm.Histogram
-	window   latencyBuckets
+	shards   []routeShard
 
 	// Aggregator state; only Tick touches it.
 	agg routeAgg
+}
+
+// routeShard is what Observe writes for a route on one loop.
+type routeShard struct {
+	requests, rejected, bytesIn, bytesOut atomic.Uint64
+	classes                               [numClasses]atomic.Uint64
+	latency                               vm.Histogram // not registered: merged at scrape
+	window                                latencyBuckets
+	_                                     [64]byte // the next shard's first line is its own
 }
 
 // targetSeries are one upstream target's series, keyed by upstream name and address.
@@ -61,9 +73,7 @@ type targetSeries struct {
 	classes  [numClasses]*vm.Counter
 	errors   *vm.Counter // answers the gateway made because the target failed (502/503/504)
 	rtt      *vm.Histogram
-	window   latencyBuckets
-	rttSum   atomic.Int64
-	rttCount atomic.Int64
+	shards   []targetShard
 	// consecutive counts gateway-made errors since the last good answer: passive health.
 	consecutive atomic.Int64
 
@@ -78,14 +88,25 @@ type targetSeries struct {
 	agg targetAgg
 }
 
+// targetShard is what Observe writes for a target on one loop.
+type targetShard struct {
+	requests, errors atomic.Uint64
+	classes          [numClasses]atomic.Uint64
+	rttSum, rttCount atomic.Int64
+	rtt              vm.Histogram // not registered: merged at scrape
+	window           latencyBuckets
+	_                [64]byte
+}
+
 // quote formats a label value for the Prometheus text format (Go quoting escapes the same
 // characters: backslash, double quote, newline).
 func quote(s string) string { return strconv.Quote(s) }
 
-func newRouteSeries(set *vm.Set, name string) *routeSeries {
+func newRouteSeries(set *vm.Set, name string, shards int) *routeSeries {
 	l := "route=" + quote(name)
 	rs := &routeSeries{
 		name:     name,
+		shards:   make([]routeShard, shards),
 		requests: set.GetOrCreateCounter("sluice_requests_total{" + l + "}"),
 		rejected: set.GetOrCreateCounter("sluice_limit_rejections_total{" + l + "}"),
 		bytesIn:  set.GetOrCreateCounter("sluice_request_bytes_total{" + l + "}"),
@@ -98,9 +119,9 @@ func newRouteSeries(set *vm.Set, name string) *routeSeries {
 	return rs
 }
 
-func newTargetSeries(set *vm.Set, upstream, addr string) *targetSeries {
+func newTargetSeries(set *vm.Set, upstream, addr string, shards int) *targetSeries {
 	l := "upstream=" + quote(upstream) + ",target=" + quote(addr)
-	ts := &targetSeries{upstream: upstream, addr: addr}
+	ts := &targetSeries{upstream: upstream, addr: addr, shards: make([]targetShard, shards)}
 	name := func(n string) string {
 		ts.names = append(ts.names, n)
 		return n

@@ -62,10 +62,13 @@ type tailRing struct {
 	slots     []tailSlot
 	next      uint64 // seq of the next entry; slot = seq % len
 	perSecond int64
-	seen      atomic.Uint64
-	stride    atomic.Uint64
-	budget    atomic.Int64
-	dropped   atomic.Uint64
+	seen      [maxShards]struct {
+		n atomic.Uint64
+		_ [56]byte // one line per loop's counter
+	}
+	stride  atomic.Uint64
+	budget  atomic.Int64
+	dropped atomic.Uint64
 }
 
 func (t *tailRing) init(size, perSecond int) {
@@ -83,8 +86,8 @@ func (t *tailRing) refill(rps float64) {
 	t.budget.Store(t.perSecond)
 }
 
-func (t *tailRing) offer(r *proxy.Record, rs *routeSeries, ts *targetSeries, d int64) {
-	n := t.seen.Add(1)
+func (t *tailRing) offer(r *proxy.Record, rs *routeSeries, ts *targetSeries, d int64, shard int) {
+	n := t.seen[shard].n.Add(1) // each loop takes every stride-th of its own exchanges
 	if n%t.stride.Load() != 0 && r.Status < 500 {
 		return
 	}

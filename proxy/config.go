@@ -127,4 +127,7 @@ type Record struct {
 	ClientIP    []byte
 	RequestID   []byte
 	RefusedKey  []byte // the key a filter refused the request on, readable; nil otherwise
+	// Loop is the ExchangePool's Loop: which event loop served the exchange, so that an
+	// observer can keep per-loop state that no other core writes (metrics' shards).
+	Loop int
 }

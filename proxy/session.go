@@ -146,6 +146,9 @@ type exchangeState struct {
 // ExchangePool recycles exchanges among the sessions of one loop. It is not safe for
 // concurrent use: each loop owns one.
 type ExchangePool struct {
+	// Loop numbers the loop (or, on the stream path, the connection) the pool serves; it is
+	// copied into every Record.
+	Loop int
 	free []*exchange
 	// Max bounds the exchanges kept for reuse (what a burst of concurrent requests leaves
 	// behind); 0 means 1024.
@@ -486,6 +489,9 @@ func (s *Session) readHead() {
 	}
 	s.snap = snap
 	s.rec = Record{Start: s.io.Now(), ClientIP: s.clientIP}
+	if s.pool != nil {
+		s.rec.Loop = s.pool.Loop
+	}
 	s.reqID = s.reqID[:0]
 	s.phase = phaseConnect
 	if err != nil {
