@@ -135,7 +135,7 @@ func (m *Metrics) Tick(now time.Time) *Second {
 		tot := rs.totals()
 		cur, cls, rej := tot.requests, tot.classes, tot.rejected
 		bi, bo := tot.bytesIn, tot.bytesOut
-		rs.loadWindow(&a.curLat)
+		loadWindows[routeShard](rs.shards, &a.curLat)
 		dReq := cur - a.prevReq
 		d5 := cls[class5xx] - a.prevClass[class5xx]
 		rsec := RouteSecond{
@@ -212,7 +212,7 @@ func (m *Metrics) tickTarget(ts *targetSeries, secs float64, now time.Time) Targ
 	tot := ts.totals()
 	req, errs, r5xx := tot.requests, tot.errors, tot.classes[class5xx]
 	sum, count := tot.rttSum, tot.rttCount
-	ts.loadWindow(&a.curLat)
+	loadWindows[targetShard](ts.shards, &a.curLat)
 	if dc := count - a.prevCount; dc > 0 {
 		avg := float64(sum-a.prevSum) / float64(dc) / 1e9
 		if a.ewma == 0 {

@@ -271,7 +271,7 @@ func (m *Metrics) Observe(r *proxy.Record) {
 	}
 	rsh.bytesIn.Add(uint64(max(r.BytesIn, 0)))
 	rsh.bytesOut.Add(uint64(max(r.BytesOut, 0)))
-	rsh.latency.Update(float64(d) / 1e9)
+	rsh.hist.Update(float64(d) / 1e9)
 	rsh.window.record(d)
 
 	var ts *targetSeries
@@ -291,7 +291,7 @@ func (m *Metrics) Observe(r *proxy.Record) {
 			ts.consecutive.Store(0)
 		}
 		if r.UpstreamRTT > 0 {
-			tsh.rtt.Update(float64(r.UpstreamRTT) / 1e9)
+			tsh.hist.Update(float64(r.UpstreamRTT) / 1e9)
 			tsh.window.record(r.UpstreamRTT)
 			tsh.rttSum.Add(r.UpstreamRTT)
 			tsh.rttCount.Add(1)

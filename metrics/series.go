@@ -56,15 +56,6 @@ type routeSeries struct {
 	agg routeAgg
 }
 
-// routeShard is what Observe writes for a route on one loop.
-type routeShard struct {
-	requests, rejected, bytesIn, bytesOut atomic.Uint64
-	classes                               [numClasses]atomic.Uint64
-	latency                               vm.Histogram // not registered: merged at scrape
-	window                                latencyBuckets
-	_                                     [64]byte // the next shard's first line is its own
-}
-
 // targetSeries are one upstream target's series, keyed by upstream name and address.
 type targetSeries struct {
 	upstream string
@@ -86,16 +77,6 @@ type targetSeries struct {
 	goneSince time.Time // when a Prepare first found the target out of the configuration; m.mu
 
 	agg targetAgg
-}
-
-// targetShard is what Observe writes for a target on one loop.
-type targetShard struct {
-	requests, errors atomic.Uint64
-	classes          [numClasses]atomic.Uint64
-	rttSum, rttCount atomic.Int64
-	rtt              vm.Histogram // not registered: merged at scrape
-	window           latencyBuckets
-	_                [64]byte
 }
 
 // quote formats a label value for the Prometheus text format (Go quoting escapes the same

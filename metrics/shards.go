@@ -1,6 +1,11 @@
 package metrics
 
-import "runtime"
+import (
+	"runtime"
+	"sync/atomic"
+
+	vm "github.com/VictoriaMetrics/metrics"
+)
 
 // Shards. Every loop records every exchange: counters and histograms shared by all loops
 // would be cache lines that every core writes for every request, and VictoriaMetrics
@@ -25,90 +30,125 @@ func shardCount(n int) int {
 	return s
 }
 
-// routeTotals are a route's counters summed over its shards.
-type routeTotals struct {
-	requests, rejected, bytesIn, bytesOut uint64
-	classes                               [numClasses]uint64
+// shardCore is what the shards of every series hold: requests by class, a latency histogram
+// (not registered: merged into the series' registered one at scrape) and the per-second
+// latency window.
+type shardCore struct {
+	requests atomic.Uint64
+	classes  [numClasses]atomic.Uint64
+	hist     vm.Histogram
+	window   latencyBuckets
 }
 
-func (rs *routeSeries) totals() (t routeTotals) {
-	for i := range rs.shards {
-		sh := &rs.shards[i]
-		t.requests += sh.requests.Load()
-		t.rejected += sh.rejected.Load()
-		t.bytesIn += sh.bytesIn.Load()
-		t.bytesOut += sh.bytesOut.Load()
-		for c := range t.classes {
-			t.classes[c] += sh.classes[c].Load()
+// routeShard is what Observe writes for a route on one loop.
+type routeShard struct {
+	shardCore
+	rejected, bytesIn, bytesOut atomic.Uint64
+	_                           [64]byte // the next shard's first line is its own
+}
+
+// targetShard is what Observe writes for a target on one loop.
+type targetShard struct {
+	shardCore
+	errors           atomic.Uint64
+	rttSum, rttCount atomic.Int64
+	_                [64]byte
+}
+
+func (s *routeShard) core() *shardCore  { return &s.shardCore }
+func (s *targetShard) core() *shardCore { return &s.shardCore }
+
+// shard is either kind, for the sums both kinds share.
+type shard[S any] interface {
+	*S
+	core() *shardCore
+}
+
+// coreTotals are the requests by class summed over shards.
+type coreTotals struct {
+	requests uint64
+	classes  [numClasses]uint64
+}
+
+func sumCores[S any, P shard[S]](shards []S) (t coreTotals) {
+	for i := range shards {
+		c := P(&shards[i]).core()
+		t.requests += c.requests.Load()
+		for k := range t.classes {
+			t.classes[k] += c.classes[k].Load()
 		}
 	}
 	return t
 }
 
-// loadWindow sums the shards' latency windows into dst.
-func (rs *routeSeries) loadWindow(dst *latencyCounts) {
+// loadWindows sums the shards' latency windows into dst.
+func loadWindows[S any, P shard[S]](shards []S, dst *latencyCounts) {
 	clear(dst[:])
-	for i := range rs.shards {
-		rs.shards[i].window.addTo(dst)
+	for i := range shards {
+		P(&shards[i]).core().window.addTo(dst)
 	}
 }
 
-// flush makes the registered series the sum of the shards. Calls are serialised
-// (Metrics.flushMu): the histogram is rebuilt, not added to.
+// flushCore makes the registered counters and histogram the sum of the shards. Calls are
+// serialised (Metrics.flushMu): the histogram is rebuilt, not added to.
+func flushCore[S any, P shard[S]](shards []S, requests *vm.Counter, classes *[numClasses]*vm.Counter, hist *vm.Histogram) {
+	t := sumCores[S, P](shards)
+	requests.Set(t.requests)
+	for k := range t.classes {
+		classes[k].Set(t.classes[k])
+	}
+	hist.Reset()
+	for i := range shards {
+		hist.Merge(&P(&shards[i]).core().hist)
+	}
+}
+
+// routeTotals are a route's counters summed over its shards.
+type routeTotals struct {
+	coreTotals
+	rejected, bytesIn, bytesOut uint64
+}
+
+func (rs *routeSeries) totals() routeTotals {
+	t := routeTotals{coreTotals: sumCores[routeShard](rs.shards)}
+	for i := range rs.shards {
+		sh := &rs.shards[i]
+		t.rejected += sh.rejected.Load()
+		t.bytesIn += sh.bytesIn.Load()
+		t.bytesOut += sh.bytesOut.Load()
+	}
+	return t
+}
+
 func (rs *routeSeries) flush() {
+	flushCore[routeShard](rs.shards, rs.requests, &rs.classes, rs.latency)
 	t := rs.totals()
-	rs.requests.Set(t.requests)
 	rs.rejected.Set(t.rejected)
 	rs.bytesIn.Set(t.bytesIn)
 	rs.bytesOut.Set(t.bytesOut)
-	for c := range t.classes {
-		rs.classes[c].Set(t.classes[c])
-	}
-	rs.latency.Reset()
-	for i := range rs.shards {
-		rs.latency.Merge(&rs.shards[i].latency)
-	}
 }
 
 // targetTotals are a target's counters summed over its shards.
 type targetTotals struct {
-	requests, errors uint64
-	classes          [numClasses]uint64
+	coreTotals
+	errors           uint64
 	rttSum, rttCount int64
 }
 
-func (ts *targetSeries) totals() (t targetTotals) {
+func (ts *targetSeries) totals() targetTotals {
+	t := targetTotals{coreTotals: sumCores[targetShard](ts.shards)}
 	for i := range ts.shards {
 		sh := &ts.shards[i]
-		t.requests += sh.requests.Load()
 		t.errors += sh.errors.Load()
 		t.rttSum += sh.rttSum.Load()
 		t.rttCount += sh.rttCount.Load()
-		for c := range t.classes {
-			t.classes[c] += sh.classes[c].Load()
-		}
 	}
 	return t
 }
 
-func (ts *targetSeries) loadWindow(dst *latencyCounts) {
-	clear(dst[:])
-	for i := range ts.shards {
-		ts.shards[i].window.addTo(dst)
-	}
-}
-
 func (ts *targetSeries) flush() {
-	t := ts.totals()
-	ts.requests.Set(t.requests)
-	ts.errors.Set(t.errors)
-	for c := range t.classes {
-		ts.classes[c].Set(t.classes[c])
-	}
-	ts.rtt.Reset()
-	for i := range ts.shards {
-		ts.rtt.Merge(&ts.shards[i].rtt)
-	}
+	flushCore[targetShard](ts.shards, ts.requests, &ts.classes, ts.rtt)
+	ts.errors.Set(ts.totals().errors)
 }
 
 // flush brings every registered series up to the sum of its shards, for a scrape.
