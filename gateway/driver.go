@@ -41,7 +41,8 @@ func (d *driver) loopState(l engine.Loop) *loopState {
 		return ls
 	}
 	ls := &loopState{d: d, l: l}
-	ls.xpool.Loop = i    // the loop's own metrics shard
+	ls.xpool.Loop = i // the loop's own metrics shard and request-ID range
+	ls.xpool.OwnIDs = true
 	d.loops[i].Store(ls) // only loop i itself gets here
 	return ls
 }

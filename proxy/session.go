@@ -149,7 +149,12 @@ type ExchangePool struct {
 	// Loop numbers the loop (or, on the stream path, the connection) the pool serves; it is
 	// copied into every Record.
 	Loop int
-	free []*exchange
+	// OwnIDs says the pool belongs to one event loop (Loop < 255): request IDs then come from
+	// the pool's own counter, in a range of their own, instead of the process-wide atomic that
+	// every loop would write for every request.
+	OwnIDs bool
+	ids    uint64
+	free   []*exchange
 	// Max bounds the exchanges kept for reuse (what a burst of concurrent requests leaves
 	// behind); 0 means 1024.
 	Max int
@@ -737,6 +742,17 @@ var (
 	requestIDCounter atomic.Uint64
 )
 
+// nextRequestID numbers a generated request ID: 48 bits, written as 12 hex digits. A loop's
+// own pool counts in the range its loop number (plus one) selects in the top 8 bits; every
+// other session takes the process-wide counter, whose values stay below 2^40.
+func (p *ExchangePool) nextRequestID() uint64 {
+	if p != nil && p.OwnIDs && p.Loop >= 0 && p.Loop < 255 {
+		p.ids++
+		return uint64(p.Loop+1)<<40 | p.ids&(1<<40-1)
+	}
+	return requestIDCounter.Add(1) & (1<<40 - 1)
+}
+
 const maxRequestID = 128
 
 // requestID takes the client's X-Request-ID when it is a sane token (it then travels upstream
@@ -747,7 +763,7 @@ func (s *Session) requestID(r *http1.Request) {
 	if v := r.Peek("x-request-id"); len(v) > 0 && len(v) <= maxRequestID && isIDToken(v) {
 		s.reqID = append(s.reqID[:0], v...)
 	} else {
-		n := requestIDCounter.Add(1)
+		n := s.pool.nextRequestID()
 		s.reqID = append(s.reqID[:0], requestIDPrefix...)
 		var hex [12]byte
 		for i := len(hex) - 1; i >= 0; i-- {

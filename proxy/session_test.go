@@ -808,3 +808,40 @@ func TestSessionUpstreamCloseFinishingABufferedBody(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestIDsOfLoopsAndStreamsNeverCollide numbers IDs from two loops' own pools and from
+// pools without their own range (the stream path's): every ID is distinct, a loop's own pool
+// leaves the process-wide counter alone, and the top byte tells the loops apart.
+func TestRequestIDsOfLoopsAndStreamsNeverCollide(t *testing.T) {
+	loops := []*ExchangePool{{Loop: 0, OwnIDs: true}, {Loop: 1, OwnIDs: true}}
+	streams := []*ExchangePool{{Loop: 1}, {Loop: 7}, nil}
+	seen := map[uint64]string{}
+	before := requestIDCounter.Load()
+	for i := 0; i < 1000; i++ {
+		for j, p := range loops {
+			id := p.nextRequestID()
+			if id>>40 != uint64(j+1) {
+				t.Fatalf("loop %d made %#x: top byte is not its range", j, id)
+			}
+			if prev, dup := seen[id]; dup {
+				t.Fatalf("%#x made twice (%s, loop %d)", id, prev, j)
+			}
+			seen[id] = "loop"
+		}
+	}
+	if requestIDCounter.Load() != before {
+		t.Fatal("a loop's own pool took the process-wide counter")
+	}
+	for i := 0; i < 1000; i++ {
+		for _, p := range streams {
+			id := p.nextRequestID()
+			if id>>40 != 0 {
+				t.Fatalf("a stream pool made %#x, in a loop's range", id)
+			}
+			if prev, dup := seen[id]; dup {
+				t.Fatalf("%#x made twice (%s, stream)", id, prev)
+			}
+			seen[id] = "stream"
+		}
+	}
+}
