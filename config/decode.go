@@ -67,23 +67,15 @@ func (d *configDecoder) root(n *yaml.Node) {
 				c.Engine = s
 			}
 		},
-		"loops": func(v *yaml.Node, p string) {
-			if x, ok := d.intIn(v, p, 0, maxLoops); ok {
-				c.Loops = x
-			}
-		},
-		"listen":    d.listen,
-		"admin":     d.admin,
-		"http":      d.http,
-		"upstreams": d.upstreamMap,
-		"routes":    d.routeList,
-		"shutdown_timeout": func(v *yaml.Node, p string) {
-			if x, ok := d.durationIn(v, p, 1, 0); ok {
-				c.ShutdownTimeout = x
-			}
-		},
-		"access_log": d.accessLog,
-		"limits":     d.limitMap,
+		"loops":            d.intTo(&c.Loops, 0, maxLoops),
+		"listen":           d.listen,
+		"admin":            d.admin,
+		"http":             d.http,
+		"upstreams":        d.upstreamMap,
+		"routes":           d.routeList,
+		"shutdown_timeout": d.durationTo(&c.ShutdownTimeout, 1, 0),
+		"access_log":       d.accessLog,
+		"limits":           d.limitMap,
 	})
 	if seen == nil {
 		return
@@ -269,41 +261,13 @@ func checkBearerToken(s string) error {
 func (d *configDecoder) http(n *yaml.Node, path string) {
 	h := &d.c.HTTP
 	d.fields(n, path, fieldDecoders{
-		"max_request_line": func(v *yaml.Node, p string) {
-			if x, ok := d.sizeIn(v, p, minRequestLine, maxRequestLine); ok {
-				h.MaxRequestLine = x
-			}
-		},
-		"max_header_bytes": func(v *yaml.Node, p string) {
-			if x, ok := d.sizeIn(v, p, minHeaderBytes, maxHeaderBytes); ok {
-				h.MaxHeaderBytes = x
-			}
-		},
-		"max_headers": func(v *yaml.Node, p string) {
-			if x, ok := d.intIn(v, p, 1, maxHeaderCount); ok {
-				h.MaxHeaders = x
-			}
-		},
-		"max_body": func(v *yaml.Node, p string) {
-			if x, ok := d.sizeIn(v, p, 0, 0); ok {
-				h.MaxBody = x
-			}
-		},
-		"header_read_timeout": func(v *yaml.Node, p string) {
-			if x, ok := d.durationIn(v, p, 1, 0); ok {
-				h.HeaderReadTimeout = x
-			}
-		},
-		"idle_timeout": func(v *yaml.Node, p string) {
-			if x, ok := d.durationIn(v, p, 1, 0); ok {
-				h.IdleTimeout = x
-			}
-		},
-		"max_connections": func(v *yaml.Node, p string) {
-			if x, ok := d.intIn(v, p, 0, maxConnectionsCap); ok {
-				h.MaxConnections = x
-			}
-		},
+		"max_request_line":    d.sizeTo(&h.MaxRequestLine, minRequestLine, maxRequestLine),
+		"max_header_bytes":    d.sizeTo(&h.MaxHeaderBytes, minHeaderBytes, maxHeaderBytes),
+		"max_headers":         d.intTo(&h.MaxHeaders, 1, maxHeaderCount),
+		"max_body":            d.sizeTo(&h.MaxBody, 0, 0),
+		"header_read_timeout": d.durationTo(&h.HeaderReadTimeout, 1, 0),
+		"idle_timeout":        d.durationTo(&h.IdleTimeout, 1, 0),
+		"max_connections":     d.intTo(&h.MaxConnections, 0, maxConnectionsCap),
 		"trusted_proxies": func(v *yaml.Node, p string) {
 			items, ok := d.list(v, p)
 			if !ok {
@@ -417,22 +381,10 @@ func (d *configDecoder) upstream(u *Upstream, st *upstreamState, k, n *yaml.Node
 			}
 			u.HashKey = hk
 		},
-		"targets": func(v *yaml.Node, p string) { d.targets(u, v, p) },
-		"connect_timeout": func(v *yaml.Node, p string) {
-			if x, ok := d.durationIn(v, p, 1, 0); ok {
-				u.ConnectTimeout = x
-			}
-		},
-		"response_timeout": func(v *yaml.Node, p string) {
-			if x, ok := d.durationIn(v, p, 1, 0); ok {
-				u.ResponseTimeout = x
-			}
-		},
-		"read_timeout": func(v *yaml.Node, p string) {
-			if x, ok := d.durationIn(v, p, 1, 0); ok {
-				u.ReadTimeout = x
-			}
-		},
+		"targets":          func(v *yaml.Node, p string) { d.targets(u, v, p) },
+		"connect_timeout":  d.durationTo(&u.ConnectTimeout, 1, 0),
+		"response_timeout": d.durationTo(&u.ResponseTimeout, 1, 0),
+		"read_timeout":     d.durationTo(&u.ReadTimeout, 1, 0),
 		"pool": func(v *yaml.Node, p string) {
 			d.fields(v, p, fieldDecoders{
 				"max_idle": func(v *yaml.Node, p string) {
@@ -442,23 +394,11 @@ func (d *configDecoder) upstream(u *Upstream, st *upstreamState, k, n *yaml.Node
 						st.maxIdleSet = true
 					}
 				},
-				"max_connections": func(v *yaml.Node, p string) {
-					if x, ok := d.intIn(v, p, 0, maxConnectionsCap); ok {
-						u.Pool.MaxConnections = x
-					}
-				},
-				"idle_timeout": func(v *yaml.Node, p string) {
-					if x, ok := d.durationIn(v, p, 1, 0); ok {
-						u.Pool.IdleTimeout = x
-					}
-				},
+				"max_connections": d.intTo(&u.Pool.MaxConnections, 0, maxConnectionsCap),
+				"idle_timeout":    d.durationTo(&u.Pool.IdleTimeout, 1, 0),
 			})
 		},
-		"retries": func(v *yaml.Node, p string) {
-			if x, ok := d.intIn(v, p, 0, maxRetries); ok {
-				u.Retries = x
-			}
-		},
+		"retries": d.intTo(&u.Retries, 0, maxRetries),
 	}
 	d.resilienceDecoders(u, fd)
 	d.upstreamTLSDecoders(u, fd)
@@ -539,11 +479,7 @@ func (d *configDecoder) targets(u *Upstream, n *yaml.Node, path string) {
 				addrs[s] = i
 				t.Address = s
 			},
-			"weight": func(v *yaml.Node, p string) {
-				if x, ok := d.intIn(v, p, 1, maxWeight); ok {
-					t.Weight = x
-				}
-			},
+			"weight": d.intTo(&t.Weight, 1, maxWeight),
 		}
 		d.discoveryDecoders(&t, fd)
 		seen := d.fields(it, p, fd)

@@ -162,11 +162,7 @@ func (d *configDecoder) limit(l *Limit, k, n *yaml.Node, path string) {
 				l.Shadow = s == "true"
 			}
 		},
-		"max_keys": func(v *yaml.Node, p string) {
-			if x, ok := d.intIn(v, p, 1, maxLimitKeys); ok {
-				l.MaxKeys = x
-			}
-		},
+		"max_keys": d.intTo(&l.MaxKeys, 1, maxLimitKeys),
 		"redis": func(v *yaml.Node, p string) {
 			r := &RedisLimit{Lease: DefaultRedisLease, OnError: DefaultRedisOnError, Timeout: Duration(DefaultRedisTimeout)}
 			leaseNode = d.redis(r, v, p)
@@ -276,11 +272,7 @@ func (d *configDecoder) redis(r *RedisLimit, n *yaml.Node, path string) (leaseNo
 				r.OnError = s
 			}
 		},
-		"timeout": func(v *yaml.Node, p string) {
-			if x, ok := d.durationIn(v, p, Duration(time.Millisecond), Duration(time.Minute)); ok {
-				r.Timeout = x
-			}
-		},
+		"timeout": d.durationTo(&r.Timeout, Duration(time.Millisecond), Duration(time.Minute)),
 	})
 	if seen != nil && seen["address"] == nil {
 		d.errorf(deref(n), field(path, "address"), "missing required field \"address\"")
@@ -338,21 +330,9 @@ func (d *configDecoder) routeLimits(r *Route, n *yaml.Node, path string) {
 
 func (d *configDecoder) concurrency(c *Concurrency, n *yaml.Node, path string) {
 	d.fields(n, path, fieldDecoders{
-		"max_in_flight": func(v *yaml.Node, p string) {
-			if x, ok := d.intIn(v, p, 0, maxInFlight); ok {
-				c.MaxInFlight = x
-			}
-		},
-		"queue_size": func(v *yaml.Node, p string) {
-			if x, ok := d.intIn(v, p, 0, maxQueueSize); ok {
-				c.QueueSize = x
-			}
-		},
-		"queue_timeout": func(v *yaml.Node, p string) {
-			if x, ok := d.durationIn(v, p, Duration(time.Millisecond), Duration(time.Minute)); ok {
-				c.QueueTimeout = x
-			}
-		},
+		"max_in_flight": d.intTo(&c.MaxInFlight, 0, maxInFlight),
+		"queue_size":    d.intTo(&c.QueueSize, 0, maxQueueSize),
+		"queue_timeout": d.durationTo(&c.QueueTimeout, Duration(time.Millisecond), Duration(time.Minute)),
 	})
 	if c.QueueSize > 0 && c.MaxInFlight == 0 {
 		d.errorf(n, path, "queue_size needs max_in_flight: nothing waits for an unlimited route")
@@ -381,31 +361,11 @@ func (d *configDecoder) limitDecoders(u *Upstream, fd fieldDecoders) {
 			Window: Duration(DefaultAdaptiveWindow), MinSamples: DefaultAdaptiveMinSamples,
 		}
 		seen := d.fields(v, p, fieldDecoders{
-			"initial_limit": func(v *yaml.Node, p string) {
-				if x, ok := d.intIn(v, p, 1, maxInFlight); ok {
-					a.InitialLimit = x
-				}
-			},
-			"min_limit": func(v *yaml.Node, p string) {
-				if x, ok := d.intIn(v, p, 1, maxInFlight); ok {
-					a.MinLimit = x
-				}
-			},
-			"max_limit": func(v *yaml.Node, p string) {
-				if x, ok := d.intIn(v, p, 1, maxInFlight); ok {
-					a.MaxLimit = x
-				}
-			},
-			"window": func(v *yaml.Node, p string) {
-				if x, ok := d.durationIn(v, p, Duration(time.Millisecond), Duration(time.Hour)); ok {
-					a.Window = x
-				}
-			},
-			"min_samples": func(v *yaml.Node, p string) {
-				if x, ok := d.intIn(v, p, 1, 1<<20); ok {
-					a.MinSamples = x
-				}
-			},
+			"initial_limit": d.intTo(&a.InitialLimit, 1, maxInFlight),
+			"min_limit":     d.intTo(&a.MinLimit, 1, maxInFlight),
+			"max_limit":     d.intTo(&a.MaxLimit, 1, maxInFlight),
+			"window":        d.durationTo(&a.Window, Duration(time.Millisecond), Duration(time.Hour)),
+			"min_samples":   d.intTo(&a.MinSamples, 1, 1<<20),
 		})
 		if seen == nil {
 			return

@@ -88,16 +88,8 @@ func (d *configDecoder) listenerTLS(l *Listener, n *yaml.Node, path string) {
 				t.MinVersion = s
 			}
 		},
-		"handshake_timeout": func(v *yaml.Node, p string) {
-			if x, ok := d.durationIn(v, p, 1, 0); ok {
-				t.HandshakeTimeout = x
-			}
-		},
-		"ticket_rotation": func(v *yaml.Node, p string) {
-			if x, ok := d.durationIn(v, p, Duration(60e9), 0); ok {
-				t.TicketRotation = x
-			}
-		},
+		"handshake_timeout": d.durationTo(&t.HandshakeTimeout, 1, 0),
+		"ticket_rotation":   d.durationTo(&t.TicketRotation, Duration(60e9), 0),
 	})
 	if seen == nil {
 		return

@@ -169,36 +169,12 @@ func (d *configDecoder) healthCheck(h *HealthCheck, n *yaml.Node, path string) {
 			}
 			h.Path = s
 		},
-		"interval": func(v *yaml.Node, p string) {
-			if x, ok := d.durationIn(v, p, Duration(10*time.Millisecond), 0); ok {
-				h.Interval = x
-			}
-		},
-		"timeout": func(v *yaml.Node, p string) {
-			if x, ok := d.durationIn(v, p, 1, 0); ok {
-				h.Timeout = x
-			}
-		},
-		"expected_status": func(v *yaml.Node, p string) {
-			if x, ok := d.intIn(v, p, 100, 599); ok {
-				h.ExpectedStatus = x
-			}
-		},
-		"healthy_threshold": func(v *yaml.Node, p string) {
-			if x, ok := d.intIn(v, p, 1, maxHealthThreshold); ok {
-				h.HealthyThreshold = x
-			}
-		},
-		"unhealthy_threshold": func(v *yaml.Node, p string) {
-			if x, ok := d.intIn(v, p, 1, maxHealthThreshold); ok {
-				h.UnhealthyThreshold = x
-			}
-		},
-		"jitter": func(v *yaml.Node, p string) {
-			if x, ok := d.durationIn(v, p, 0, 0); ok {
-				h.Jitter = x
-			}
-		},
+		"interval":            d.durationTo(&h.Interval, Duration(10*time.Millisecond), 0),
+		"timeout":             d.durationTo(&h.Timeout, 1, 0),
+		"expected_status":     d.intTo(&h.ExpectedStatus, 100, 599),
+		"healthy_threshold":   d.intTo(&h.HealthyThreshold, 1, maxHealthThreshold),
+		"unhealthy_threshold": d.intTo(&h.UnhealthyThreshold, 1, maxHealthThreshold),
+		"jitter":              d.durationTo(&h.Jitter, 0, 0),
 	})
 	if seen != nil && seen["path"] == nil {
 		d.errorf(deref(n), field(path, "path"), "missing required field \"path\" (the request target a healthy target answers)")
@@ -211,37 +187,17 @@ func (d *configDecoder) healthCheck(h *HealthCheck, n *yaml.Node, path string) {
 func (d *configDecoder) outlierDetection(o *OutlierDetection, n *yaml.Node, path string) {
 	var baseNode *yaml.Node
 	d.fields(n, path, fieldDecoders{
-		"consecutive_5xx": func(v *yaml.Node, p string) {
-			if x, ok := d.intIn(v, p, 0, maxConsecutiveFailures); ok {
-				o.Consecutive5xx = x
-			}
-		},
-		"consecutive_connect_failures": func(v *yaml.Node, p string) {
-			if x, ok := d.intIn(v, p, 0, maxConsecutiveFailures); ok {
-				o.ConsecutiveConnectFailures = x
-			}
-		},
+		"consecutive_5xx":              d.intTo(&o.Consecutive5xx, 0, maxConsecutiveFailures),
+		"consecutive_connect_failures": d.intTo(&o.ConsecutiveConnectFailures, 0, maxConsecutiveFailures),
 		"base_ejection_time": func(v *yaml.Node, p string) {
 			if x, ok := d.durationIn(v, p, 1, 0); ok {
 				o.BaseEjectionTime = x
 				baseNode = deref(v)
 			}
 		},
-		"max_ejection_time": func(v *yaml.Node, p string) {
-			if x, ok := d.durationIn(v, p, 1, 0); ok {
-				o.MaxEjectionTime = x
-			}
-		},
-		"max_ejection_percent": func(v *yaml.Node, p string) {
-			if x, ok := d.intIn(v, p, 0, 100); ok {
-				o.MaxEjectionPercent = x
-			}
-		},
-		"interval": func(v *yaml.Node, p string) {
-			if x, ok := d.durationIn(v, p, Duration(10*time.Millisecond), 0); ok {
-				o.Interval = x
-			}
-		},
+		"max_ejection_time":    d.durationTo(&o.MaxEjectionTime, 1, 0),
+		"max_ejection_percent": d.intTo(&o.MaxEjectionPercent, 0, 100),
+		"interval":             d.durationTo(&o.Interval, Duration(10*time.Millisecond), 0),
 	})
 	if o.MaxEjectionTime < o.BaseEjectionTime {
 		at := baseNode
@@ -255,41 +211,13 @@ func (d *configDecoder) outlierDetection(o *OutlierDetection, n *yaml.Node, path
 func (d *configDecoder) circuitBreaker(b *CircuitBreaker, n *yaml.Node, path string) {
 	*b = defaultCircuitBreaker()
 	seen := d.fields(n, path, fieldDecoders{
-		"window": func(v *yaml.Node, p string) {
-			if x, ok := d.durationIn(v, p, minBreakerWindow, 0); ok {
-				b.Window = x
-			}
-		},
-		"min_requests": func(v *yaml.Node, p string) {
-			if x, ok := d.intIn(v, p, 1, maxBreakerMinRequests); ok {
-				b.MinRequests = x
-			}
-		},
-		"failure_percent": func(v *yaml.Node, p string) {
-			if x, ok := d.intIn(v, p, 0, 100); ok {
-				b.FailurePercent = x
-			}
-		},
-		"slow_call_duration": func(v *yaml.Node, p string) {
-			if x, ok := d.durationIn(v, p, 0, 0); ok {
-				b.SlowCallDuration = x
-			}
-		},
-		"slow_call_percent": func(v *yaml.Node, p string) {
-			if x, ok := d.intIn(v, p, 0, 100); ok {
-				b.SlowCallPercent = x
-			}
-		},
-		"open_duration": func(v *yaml.Node, p string) {
-			if x, ok := d.durationIn(v, p, 1, 0); ok {
-				b.OpenDuration = x
-			}
-		},
-		"half_open_probes": func(v *yaml.Node, p string) {
-			if x, ok := d.intIn(v, p, 1, maxBreakerProbes); ok {
-				b.HalfOpenProbes = x
-			}
-		},
+		"window":             d.durationTo(&b.Window, minBreakerWindow, 0),
+		"min_requests":       d.intTo(&b.MinRequests, 1, maxBreakerMinRequests),
+		"failure_percent":    d.intTo(&b.FailurePercent, 0, 100),
+		"slow_call_duration": d.durationTo(&b.SlowCallDuration, 0, 0),
+		"slow_call_percent":  d.intTo(&b.SlowCallPercent, 0, 100),
+		"open_duration":      d.durationTo(&b.OpenDuration, 1, 0),
+		"half_open_probes":   d.intTo(&b.HalfOpenProbes, 1, maxBreakerProbes),
 	})
 	if seen == nil {
 		return
@@ -303,27 +231,15 @@ func (d *configDecoder) circuitBreaker(b *CircuitBreaker, n *yaml.Node, path str
 
 func (d *configDecoder) retryBudget(r *RetryBudget, n *yaml.Node, path string) {
 	d.fields(n, path, fieldDecoders{
-		"percent": func(v *yaml.Node, p string) {
-			if x, ok := d.intIn(v, p, 0, 100); ok {
-				r.Percent = x
-			}
-		},
-		"min_per_second": func(v *yaml.Node, p string) {
-			if x, ok := d.intIn(v, p, 0, maxRetryBudgetMinPerSecond); ok {
-				r.MinPerSecond = x
-			}
-		},
+		"percent":        d.intTo(&r.Percent, 0, 100),
+		"min_per_second": d.intTo(&r.MinPerSecond, 0, maxRetryBudgetMinPerSecond),
 	})
 }
 
 func (d *configDecoder) retryBackoff(b *RetryBackoff, n *yaml.Node, path string) {
 	var maxNode *yaml.Node
 	d.fields(n, path, fieldDecoders{
-		"base": func(v *yaml.Node, p string) {
-			if x, ok := d.durationIn(v, p, 1, 0); ok {
-				b.Base = x
-			}
-		},
+		"base": d.durationTo(&b.Base, 1, 0),
 		"max": func(v *yaml.Node, p string) {
 			if x, ok := d.durationIn(v, p, 1, 0); ok {
 				b.Max = x

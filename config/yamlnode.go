@@ -211,6 +211,32 @@ func (d *decoder) str(n *yaml.Node, path string) (string, bool) {
 }
 
 // intIn reads a whole number in [lo, hi].
+// intTo, durationTo and sizeTo are field decoders that store a value within [lo, hi] into dst;
+// a value out of range or of the wrong kind is recorded as an error and leaves dst alone.
+func (d *decoder) intTo(dst *int, lo, hi int64) func(*yaml.Node, string) {
+	return func(n *yaml.Node, path string) {
+		if x, ok := d.intIn(n, path, lo, hi); ok {
+			*dst = x
+		}
+	}
+}
+
+func (d *decoder) durationTo(dst *Duration, lo, hi Duration) func(*yaml.Node, string) {
+	return func(n *yaml.Node, path string) {
+		if x, ok := d.durationIn(n, path, lo, hi); ok {
+			*dst = x
+		}
+	}
+}
+
+func (d *decoder) sizeTo(dst *Size, lo, hi Size) func(*yaml.Node, string) {
+	return func(n *yaml.Node, path string) {
+		if x, ok := d.sizeIn(n, path, lo, hi); ok {
+			*dst = x
+		}
+	}
+}
+
 func (d *decoder) intIn(n *yaml.Node, path string, lo, hi int64) (int, bool) {
 	s, ok := d.scalar(n, path, "a whole number")
 	if !ok {
