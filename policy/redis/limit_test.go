@@ -92,9 +92,14 @@ func TestLeasesServeRequestsWithoutWaitingAndRefuseWith429(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	// Exact in the long run: 6 spent (debt included), no unit beyond.
-	if admitted != 6 {
-		t.Fatalf("admitted %d of a 6/min limit in 2s", admitted)
+	// The whole burst, and at most the documented slack beyond it: a key may run up to one
+	// lease into debt while the fetch that discovers the burst is spent is on its way (when
+	// that fetch read the debt before the requests that ran it up: a matter of scheduling, seen
+	// once as 8 under CI-like load), and one lease is on hand (doc.go: 2 x Lease). Redis
+	// charges the debt with the next fetch, which TestScriptGrantsExactlyTheBurstThenReportsRetry
+	// checks.
+	if admitted < 6 || admitted > 6+2*2 {
+		t.Fatalf("admitted %d of a 6/min limit (burst 6, lease 2) in 2s, want 6 to 10", admitted)
 	}
 	if st := l.Stats(); st.Fetches == 0 || st.Errors != 0 {
 		t.Fatalf("stats %+v", st)
