@@ -47,8 +47,7 @@ type Metrics struct {
 
 	idx       atomic.Pointer[index]
 	none      *routeSeries
-	nshards   int
-	shardMask int
+	shardMask int        // shards per series, minus one (a power of two minus one)
 	flushMu   sync.Mutex // serialises flush+write of a scrape: histograms are rebuilt
 
 	mu       sync.Mutex // Prepare, Tick and the series maps
@@ -95,7 +94,6 @@ func New(o Options) *Metrics {
 	nshards := shardCount(o.Shards)
 	m := &Metrics{
 		o:          o,
-		nshards:    nshards,
 		shardMask:  nshards - 1,
 		set:        o.Set,
 		routes:     map[string]*routeSeries{},
@@ -106,7 +104,7 @@ func New(o Options) *Metrics {
 		reloadsErr: o.Set.GetOrCreateCounter(`sluice_reloads_total{result="error"}`),
 		tickCh:     make(chan struct{}),
 	}
-	m.none = newRouteSeries(m.set, NoRoute, m.nshards)
+	m.none = newRouteSeries(m.set, NoRoute, m.shardMask+1)
 	m.tail.init(o.TailSize, o.TailPerSecond)
 	m.events.init(o.EventSize)
 	m.set.NewGauge("sluice_connections", func() float64 {
@@ -166,7 +164,7 @@ func (m *Metrics) Prepare(s *proxy.Snapshot) {
 			}
 			rs := m.routes[pr.Name]
 			if rs == nil {
-				rs = newRouteSeries(m.set, pr.Name, m.nshards)
+				rs = newRouteSeries(m.set, pr.Name, m.shardMask+1)
 				m.routes[pr.Name] = rs
 			}
 			maxIdx = max(maxIdx, pr.Index)
@@ -200,7 +198,7 @@ func (m *Metrics) Prepare(s *proxy.Snapshot) {
 				}
 				ts := byAddr[t.Addr]
 				if ts == nil {
-					ts = newTargetSeries(m.set, up.Name, t.Addr, m.nshards)
+					ts = newTargetSeries(m.set, up.Name, t.Addr, m.shardMask+1)
 					byAddr[t.Addr] = ts
 				}
 				ts.target.Store(t)

@@ -89,10 +89,9 @@ func loadWindows[S any, P shard[S]](shards []S, dst *latencyCounts) {
 	}
 }
 
-// flushCore makes the registered counters and histogram the sum of the shards. Calls are
-// serialised (Metrics.flushMu): the histogram is rebuilt, not added to.
-func flushCore[S any, P shard[S]](shards []S, requests *vm.Counter, classes *[numClasses]*vm.Counter, hist *vm.Histogram) {
-	t := sumCores[S, P](shards)
+// flushCore makes the registered counters (from t, the shards' sums) and histogram the sum of
+// the shards. Calls are serialised (Metrics.flushMu): the histogram is rebuilt, not added to.
+func flushCore[S any, P shard[S]](shards []S, t coreTotals, requests *vm.Counter, classes *[numClasses]*vm.Counter, hist *vm.Histogram) {
 	requests.Set(t.requests)
 	for k := range t.classes {
 		classes[k].Set(t.classes[k])
@@ -121,8 +120,8 @@ func (rs *routeSeries) totals() routeTotals {
 }
 
 func (rs *routeSeries) flush() {
-	flushCore[routeShard](rs.shards, rs.requests, &rs.classes, rs.latency)
 	t := rs.totals()
+	flushCore[routeShard](rs.shards, t.coreTotals, rs.requests, &rs.classes, rs.latency)
 	rs.rejected.Set(t.rejected)
 	rs.bytesIn.Set(t.bytesIn)
 	rs.bytesOut.Set(t.bytesOut)
@@ -147,8 +146,9 @@ func (ts *targetSeries) totals() targetTotals {
 }
 
 func (ts *targetSeries) flush() {
-	flushCore[targetShard](ts.shards, ts.requests, &ts.classes, ts.rtt)
-	ts.errors.Set(ts.totals().errors)
+	t := ts.totals()
+	flushCore[targetShard](ts.shards, t.coreTotals, ts.requests, &ts.classes, ts.rtt)
+	ts.errors.Set(t.errors)
 }
 
 // flush brings every registered series up to the sum of its shards, for a scrape.
